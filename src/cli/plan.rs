@@ -175,7 +175,7 @@ fn table(notification: &Notification, decisions: &[Decision]) -> String {
     for alert in &notification.alerts {
         if !matched.contains(alert.fingerprint.as_str()) {
             out.push_str(&format!(
-                "no policy for {} alert `{}` ({})\n",
+                "no policy applies to {} alert `{}` ({})\n",
                 alert.status.as_str(),
                 alert.name(),
                 alert.fingerprint

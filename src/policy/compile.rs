@@ -175,7 +175,7 @@ impl<'a> Compiler<'a, '_> {
             .filter_map(|scale| self.action(scale, stream_var, app_var, &mut app_var_used))
             .collect();
         if let Some(app) = app_var {
-            if !app_var_used {
+            if !app_var_used && stream_var != Some(app.value.as_str()) {
                 self.report(
                     app.span,
                     Code::UnusedVariable,

@@ -77,7 +77,12 @@ fn items(file: &SourceFile) -> Result<Vec<Item<'_>>, Vec<Diagnostic>> {
                         Rule::policy => {
                             let mut tokens = Vec::new();
                             flatten(file, range.start, child, false, &mut tokens);
+                            // Comments after the last token belong between policies, though
+                            // pest hands them to the policy (see `syntax::token_end`).
+                            let last = tokens.iter().rposition(|t| !t.comment).unwrap_or(0);
+                            let after: Vec<_> = tokens.split_off(last + 1);
                             items.push(Item::Policy(tokens));
+                            items.extend(after.into_iter().map(Item::Comment));
                         }
                         _ => {}
                     }
@@ -272,6 +277,15 @@ mod tests {
         assert_eq!(
             fmt(text),
             "# head\n\nwhen alert X on stream $s scale t to 1\nwhen alert Y on stream $s scale t to 1\n"
+        );
+    }
+
+    #[test]
+    fn regression_comment_after_a_policy_ending_in_to_n_stays_outside_it() {
+        // pest hands the comment to the policy, because `scale ... to 1` ends in `option*`.
+        assert_eq!(
+            fmt("when alert Z on stream $s scale t to 1\r\n\r\n# next\r\n"),
+            "when alert Z on stream $s scale t to 1\n\n# next\n"
         );
     }
 

@@ -91,7 +91,8 @@ fn syntax_error(file: &SourceFile, offset: usize, error: &pest::error::Error<Rul
         Code::Syntax,
         format!("expected {expected}, found {found_text}"),
     );
-    match syntax_help(found) {
+    let after_equals = file.text[..pos].ends_with('=');
+    match syntax_help(found, after_equals) {
         Some(help) => diagnostic.with_help(help),
         None => diagnostic,
     }
@@ -107,8 +108,10 @@ fn found_token(rest: &str) -> &str {
     &line[..end.max(line.chars().next().map_or(0, char::len_utf8))]
 }
 
-fn syntax_help(found: &str) -> Option<&'static str> {
-    if found.starts_with('"') && !found[1..].contains('"') {
+fn syntax_help(found: &str, after_equals: bool) -> Option<&'static str> {
+    if after_equals && found.starts_with('=') {
+        Some("label matchers use `=`, `!=`, `=~` or `!~`")
+    } else if found.starts_with('"') && !found[1..].contains('"') {
         Some("strings end on the line they start: close it with `\"`")
     } else if found.starts_with('\'') {
         Some("strings are written in double quotes: `\"...\"`")
@@ -164,7 +167,8 @@ fn describe(rule: Rule) -> &'static str {
         Rule::min_option | Rule::min_kw => "`min`",
         Rule::max_option | Rule::max_kw => "`max`",
         Rule::cooldown_option | Rule::cooldown_kw => "`cooldown`",
-        Rule::name_ref | Rule::app_name => "a name",
+        Rule::name_ref => "a `$variable`, a double-quoted string or a name",
+        Rule::app_name => "a name",
         Rule::variable => "a `$variable`",
         Rule::matcher | Rule::label_name => "a label name",
         Rule::match_op => "`=`, `!=`, `=~` or `!~`",
@@ -174,6 +178,18 @@ fn describe(rule: Rule) -> &'static str {
         Rule::duration => "a duration (like `5m`)",
         Rule::file | Rule::clause | Rule::WHITESPACE | Rule::COMMENT | Rule::word_char => "something else",
     }
+}
+
+/// Where the last token of a pair ends. pest lets a rule that ends in `x*` or `x?` swallow
+/// the whitespace and comments after its last token; spans must not include them.
+pub fn token_end(pair: &Pair<Rule>) -> usize {
+    pair.clone()
+        .into_inner()
+        .flatten()
+        .filter(|p| p.as_rule() != Rule::COMMENT)
+        .map(|p| p.as_span().end())
+        .max()
+        .unwrap_or(pair.as_span().end())
 }
 
 /// Turns pest pairs into AST nodes, shifting spans by the chunk's offset.
@@ -186,7 +202,7 @@ struct Lower<'a> {
 impl Lower<'_> {
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.offset + s.start(), self.offset + s.end())
+        Span::new(self.offset + s.start(), self.offset + token_end(pair))
     }
 
     fn policy(&mut self, pair: Pair<Rule>) -> PolicyAst {
@@ -367,10 +383,15 @@ impl Lower<'_> {
                             chars.next();
                         }
                     }
-                    None => self.bad_escape(escape_start, escape_start + 2, "\\u"),
+                    None => {
+                        out.push_str("\\u");
+                        self.bad_escape(escape_start, escape_start + 2, "\\u")
+                    }
                 },
+                // Keep the text as written so that later checks (regexes) do not cascade.
                 Some((j, other)) => {
                     let end = span.start + 1 + j + other.len_utf8();
+                    out.push_str(&body[i..j + other.len_utf8()]);
                     self.bad_escape(escape_start, end, &body[i..j + other.len_utf8()]);
                 }
                 None => unreachable!("grammar: a backslash is always followed by a character"),

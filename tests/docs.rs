@@ -1,0 +1,1 @@
+//! Docs examples: filled in with docs/language.md.
