@@ -12,6 +12,9 @@
 //! - [`scdf`]: what the engine knows of Spring Cloud Data Flow.
 //! - [`cli`]: the subcommands (`lint`, `fmt`, `plan`).
 
+// pest_derive without its `std` feature (no stack guard: the grammar does not recurse) names `alloc`.
+extern crate alloc;
+
 pub mod cli;
 pub mod engine;
 pub mod policy;

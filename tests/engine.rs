@@ -1,6 +1,8 @@
 //! The evaluator's semantics, through the same `evaluate` the server and `plan` call.
 
-use alertscale::engine::{evaluate, Limits, MemoryState, Notification, Outcome, ScaleTarget, Suppression};
+use alertscale::engine::{
+    evaluate, Limits, MemoryState, Notification, Outcome, ScaleTarget, Suppression,
+};
 use serde_json::json;
 
 use crate::support::compile_ok;
@@ -23,7 +25,10 @@ fn notification(alerts: Vec<serde_json::Value>) -> Notification {
 }
 
 fn target(stream: &str, app: &str) -> ScaleTarget {
-    ScaleTarget { stream: stream.into(), app: app.into() }
+    ScaleTarget {
+        stream: stream.into(),
+        app: app.into(),
+    }
 }
 
 const NOW: u64 = 1_800_000_000_000;
@@ -31,7 +36,10 @@ const NOW: u64 = 1_800_000_000_000;
 #[test]
 fn two_alerts_adding_three_to_one_end_at_seven() {
     let set = compile_ok("when alert A on stream $s scale transform +3 max 10\nwhen alert B on stream $s scale transform +3 max 10\n");
-    let n = notification(vec![alert("A", Some("st"), "a1"), alert("B", Some("st"), "b1")]);
+    let n = notification(vec![
+        alert("A", Some("st"), "a1"),
+        alert("B", Some("st"), "b1"),
+    ]);
     let mut state = MemoryState::new(1);
     let decisions = evaluate(&set, &n, &mut state, Limits::default(), NOW);
     let steps: Vec<_> = decisions.iter().map(|d| (d.from, d.to)).collect();
@@ -57,12 +65,25 @@ fn counts_are_clamped_to_bounds_and_the_server_cap() {
     let set = compile_ok("when alert A on stream $s scale transform +3 max 8\nwhen alert B on stream $s scale log +5\n");
     let mut state = MemoryState::new(1);
     state.counts.insert(target("st", "transform"), 7);
-    let n = notification(vec![alert("A", Some("st"), "a1"), alert("B", Some("st"), "b1")]);
+    let n = notification(vec![
+        alert("A", Some("st"), "a1"),
+        alert("B", Some("st"), "b1"),
+    ]);
     let d = evaluate(&set, &n, &mut state, Limits { max_instances: 4 }, NOW);
-    assert_eq!((d[0].from, d[0].to), (Some(7), Some(4).max(Some(7))), "a `+` never scales in");
+    assert_eq!(
+        (d[0].from, d[0].to),
+        (Some(7), Some(4).max(Some(7))),
+        "a `+` never scales in"
+    );
     assert_eq!(d[0].suppressed_by, Some(Suppression::Bounds));
-    assert_eq!(d[0].reason.as_deref(), Some("already above the server cap 4 (7 instances)"));
-    assert_eq!((d[1].from, d[1].to, d[1].outcome), (Some(1), Some(4), Outcome::Scale));
+    assert_eq!(
+        d[0].reason.as_deref(),
+        Some("already above the server cap 4 (7 instances)")
+    );
+    assert_eq!(
+        (d[1].from, d[1].to, d[1].outcome),
+        (Some(1), Some(4), Outcome::Scale)
+    );
 }
 
 #[test]
@@ -70,7 +91,13 @@ fn at_max_nothing_is_called_and_the_decision_says_why() {
     let set = compile_ok("when alert A on stream $s scale transform +3 max 8\n");
     let mut state = MemoryState::new(1);
     state.counts.insert(target("st", "transform"), 8);
-    let d = evaluate(&set, &notification(vec![alert("A", Some("st"), "a1")]), &mut state, Limits::default(), NOW);
+    let d = evaluate(
+        &set,
+        &notification(vec![alert("A", Some("st"), "a1")]),
+        &mut state,
+        Limits::default(),
+        NOW,
+    );
     assert_eq!(d[0].outcome, Outcome::Suppressed);
     assert_eq!(d[0].reason.as_deref(), Some("already at max 8"));
 }
@@ -79,24 +106,57 @@ fn at_max_nothing_is_called_and_the_decision_says_why() {
 fn cooldown_holds_a_policy_back_on_the_same_target() {
     let set = compile_ok("when alert A on stream $s scale transform +1 max 8 cooldown 2m\n");
     let mut state = MemoryState::new(1);
-    let first = evaluate(&set, &notification(vec![alert("A", Some("st"), "a1")]), &mut state, Limits::default(), NOW);
+    let first = evaluate(
+        &set,
+        &notification(vec![alert("A", Some("st"), "a1")]),
+        &mut state,
+        Limits::default(),
+        NOW,
+    );
     assert_eq!(first[0].outcome, Outcome::Scale);
     // A new occurrence (another fingerprint) 30 s later is held by the cooldown...
-    let held = evaluate(&set, &notification(vec![alert("A", Some("st"), "a2")]), &mut state, Limits::default(), NOW + 30_000);
+    let held = evaluate(
+        &set,
+        &notification(vec![alert("A", Some("st"), "a2")]),
+        &mut state,
+        Limits::default(),
+        NOW + 30_000,
+    );
     assert_eq!(held[0].suppressed_by, Some(Suppression::Cooldown));
-    assert_eq!(held[0].reason.as_deref(), Some("in cooldown: last scaled 30s ago, cooldown 2m"));
+    assert_eq!(
+        held[0].reason.as_deref(),
+        Some("in cooldown: last scaled 30s ago, cooldown 2m")
+    );
     // ...but another stream is not,
-    let other = evaluate(&set, &notification(vec![alert("A", Some("other"), "a3")]), &mut state, Limits::default(), NOW + 30_000);
+    let other = evaluate(
+        &set,
+        &notification(vec![alert("A", Some("other"), "a3")]),
+        &mut state,
+        Limits::default(),
+        NOW + 30_000,
+    );
     assert_eq!(other[0].outcome, Outcome::Scale);
     // and after the cooldown the held occurrence acts on its re-send.
-    let later = evaluate(&set, &notification(vec![alert("A", Some("st"), "a2")]), &mut state, Limits::default(), NOW + 121_000);
+    let later = evaluate(
+        &set,
+        &notification(vec![alert("A", Some("st"), "a2")]),
+        &mut state,
+        Limits::default(),
+        NOW + 121_000,
+    );
     assert_eq!((later[0].outcome, later[0].to), (Outcome::Scale, Some(3)));
 }
 
 #[test]
 fn policies_bound_to_stream_name_skip_alerts_without_it() {
     let set = compile_ok("when alert A on stream $s scale transform to 2\nwhen alert A on stream \"fixed\" scale log to 2\n");
-    let d = evaluate(&set, &notification(vec![alert("A", None, "a1")]), &mut MemoryState::new(1), Limits::default(), NOW);
+    let d = evaluate(
+        &set,
+        &notification(vec![alert("A", None, "a1")]),
+        &mut MemoryState::new(1),
+        Limits::default(),
+        NOW,
+    );
     assert_eq!(d.len(), 1);
     assert_eq!((d[0].stream.as_str(), d[0].app.as_str()), ("fixed", "log"));
 }
@@ -107,12 +167,28 @@ fn hostile_label_values_are_rejected_before_any_call() {
     for hostile in ["../streams", "a/b", "x?y=1", "%2e%2e", "", "a b", ".."] {
         let mut a = alert("A", Some("st"), "f");
         a["labels"]["application_name"] = json!(hostile);
-        let d = evaluate(&set, &notification(vec![a]), &mut MemoryState::new(1), Limits::default(), NOW);
+        let d = evaluate(
+            &set,
+            &notification(vec![a]),
+            &mut MemoryState::new(1),
+            Limits::default(),
+            NOW,
+        );
         assert_eq!(d[0].outcome, Outcome::Rejected, "{hostile:?}");
-        assert!(d[0].reason.as_deref().unwrap().contains("invalid app name"), "{:?}", d[0].reason);
+        assert!(
+            d[0].reason.as_deref().unwrap().contains("invalid app name"),
+            "{:?}",
+            d[0].reason
+        );
         let mut a = alert("A", Some(hostile), "f");
         a["labels"]["application_name"] = json!("transform");
-        let d = evaluate(&set, &notification(vec![a]), &mut MemoryState::new(1), Limits::default(), NOW);
+        let d = evaluate(
+            &set,
+            &notification(vec![a]),
+            &mut MemoryState::new(1),
+            Limits::default(),
+            NOW,
+        );
         assert_eq!(d[0].outcome, Outcome::Rejected, "{hostile:?}");
     }
 }
@@ -121,17 +197,44 @@ fn hostile_label_values_are_rejected_before_any_call() {
 fn guard_holds_while_the_guarding_alert_fires_for_the_same_stream() {
     let set = compile_ok("when alert Zero on stream $s unless alert Load scale transform to 1\n");
     let mut state = MemoryState::new(4);
-    let d = evaluate(&set, &notification(vec![alert("Zero", Some("st"), "z"), alert("Load", Some("st"), "l")]), &mut state, Limits::default(), NOW);
+    let d = evaluate(
+        &set,
+        &notification(vec![
+            alert("Zero", Some("st"), "z"),
+            alert("Load", Some("st"), "l"),
+        ]),
+        &mut state,
+        Limits::default(),
+        NOW,
+    );
     assert_eq!(d[0].suppressed_by, Some(Suppression::Guard));
     // A guard on another stream does not count, and a held decision acts once the guard is gone.
-    let d = evaluate(&set, &notification(vec![alert("Zero", Some("st"), "z"), alert("Load", Some("other"), "l2")]), &mut state, Limits::default(), NOW);
-    assert_eq!((d[0].outcome, d[0].from, d[0].to), (Outcome::Scale, Some(4), Some(1)));
+    let d = evaluate(
+        &set,
+        &notification(vec![
+            alert("Zero", Some("st"), "z"),
+            alert("Load", Some("other"), "l2"),
+        ]),
+        &mut state,
+        Limits::default(),
+        NOW,
+    );
+    assert_eq!(
+        (d[0].outcome, d[0].from, d[0].to),
+        (Outcome::Scale, Some(4), Some(1))
+    );
 }
 
 #[test]
 fn paused_policies_decide_but_never_act() {
     let set = compile_ok("when alert A on stream $s scale transform to 3 paused\n");
-    let d = evaluate(&set, &notification(vec![alert("A", Some("st"), "a")]), &mut MemoryState::new(1), Limits::default(), NOW);
+    let d = evaluate(
+        &set,
+        &notification(vec![alert("A", Some("st"), "a")]),
+        &mut MemoryState::new(1),
+        Limits::default(),
+        NOW,
+    );
     assert_eq!(d[0].suppressed_by, Some(Suppression::Paused));
 }
 
@@ -139,17 +242,35 @@ fn paused_policies_decide_but_never_act() {
 fn resolved_policies_see_only_resolved_alerts() {
     let set = compile_ok("when resolved alert A on stream $s scale transform -1\n");
     let mut firing = alert("A", Some("st"), "a");
-    let d = evaluate(&set, &notification(vec![firing.clone()]), &mut MemoryState::new(3), Limits::default(), NOW);
+    let d = evaluate(
+        &set,
+        &notification(vec![firing.clone()]),
+        &mut MemoryState::new(3),
+        Limits::default(),
+        NOW,
+    );
     assert!(d.is_empty());
     firing["status"] = json!("resolved");
-    let d = evaluate(&set, &notification(vec![firing]), &mut MemoryState::new(3), Limits::default(), NOW);
+    let d = evaluate(
+        &set,
+        &notification(vec![firing]),
+        &mut MemoryState::new(3),
+        Limits::default(),
+        NOW,
+    );
     assert_eq!((d[0].from, d[0].to), (Some(3), Some(2)));
 }
 
 #[test]
 fn several_actions_each_decide() {
     let set = compile_ok("when alert A on stream $s scale transform +2 max 8 scale log +1 max 4\n");
-    let d = evaluate(&set, &notification(vec![alert("A", Some("st"), "a")]), &mut MemoryState::new(1), Limits::default(), NOW);
+    let d = evaluate(
+        &set,
+        &notification(vec![alert("A", Some("st"), "a")]),
+        &mut MemoryState::new(1),
+        Limits::default(),
+        NOW,
+    );
     let apps: Vec<_> = d.iter().map(|d| (d.app.as_str(), d.to)).collect();
     assert_eq!(apps, [("transform", Some(3)), ("log", Some(2))]);
 }

@@ -20,7 +20,11 @@ fn meaning(text: &str) -> (Vec<(String, bool)>, Vec<&'static str>) {
         .iter()
         .map(|p| (p.semantic_text(), p.paused))
         .collect();
-    let mut codes: Vec<_> = checked.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    let mut codes: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
     codes.sort();
     (policies, codes)
 }
@@ -69,7 +73,11 @@ fn shipped_policies_are_formatted() {
 
 #[test]
 fn syntax_errors_are_reported_not_formatted() {
-    let errors = format_source(&SourceFile::new("bad.policy", "when alert X on stream $s scale t * 3\n")).unwrap_err();
+    let errors = format_source(&SourceFile::new(
+        "bad.policy",
+        "when alert X on stream $s scale t * 3\n",
+    ))
+    .unwrap_err();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].code.as_str(), "E001");
     assert_eq!((errors[0].line, errors[0].column), (1, 35));
@@ -93,7 +101,13 @@ fn matcher() -> impl Strategy<Value = String> {
     (
         prop_oneof![Just("env"), Just("team"), Just("zone"), Just("severity")],
         prop_oneof![Just("="), Just("!="), Just("=~"), Just("!~")],
-        prop_oneof![Just("\"prod\""), Just("\"eu-.*\""), Just("\"a|b\""), Just("\"\""), Just("\"x # y\"")],
+        prop_oneof![
+            Just("\"prod\""),
+            Just("\"eu-.*\""),
+            Just("\"a|b\""),
+            Just("\"\""),
+            Just("\"x # y\"")
+        ],
     )
         .prop_map(|(l, o, v)| format!("{l} {o} {v}"))
 }
@@ -110,7 +124,11 @@ fn action(app_var: bool) -> impl Strategy<Value = String> {
         (0u32..9).prop_map(|n| format!("to {n}")),
     ];
     let options = proptest::sample::subsequence(
-        vec!["min 1".to_string(), "max 8".to_string(), "cooldown 1h30m".to_string()],
+        vec![
+            "min 1".to_string(),
+            "max 8".to_string(),
+            "cooldown 1h30m".to_string(),
+        ],
         0..=3,
     )
     .prop_shuffle();
@@ -129,7 +147,11 @@ fn policy() -> impl Strategy<Value = Vec<String>> {
     (
         prop_oneof![Just(""), Just("firing"), Just("resolved")],
         alert_name(),
-        prop_oneof![Just("on stream $s"), Just("on stream \"scaletest\""), Just("on stream $s app $a")],
+        prop_oneof![
+            Just("on stream $s"),
+            Just("on stream \"scaletest\""),
+            Just("on stream $s app $a")
+        ],
         proptest::collection::vec(matcher(), 0..3),
         proptest::option::of(alert_name()),
         any::<bool>(),
@@ -168,7 +190,16 @@ fn separator() -> impl Strategy<Value = &'static str> {
 
 fn file() -> impl Strategy<Value = String> {
     proptest::collection::vec(
-        (policy(), proptest::collection::vec(separator(), 40), prop_oneof![Just("\n"), Just("\n\n\n"), Just("  # tail\n"), Just("\n# between\n")]),
+        (
+            policy(),
+            proptest::collection::vec(separator(), 40),
+            prop_oneof![
+                Just("\n"),
+                Just("\n\n\n"),
+                Just("  # tail\n"),
+                Just("\n# between\n")
+            ],
+        ),
         1..5,
     )
     .prop_map(|policies| {

@@ -9,11 +9,14 @@ use crate::support::{check, compile_ok, relative, root};
 fn every_diagnostic_fixture_reports_its_code() {
     insta::glob!("fixtures/diagnostics/*.policy", |path| {
         let name = relative(path);
-        let (_, checked) = policy::load(&[name.clone()], CompileOptions::default()).unwrap();
+        let (_, checked) = policy::load(std::slice::from_ref(&name), CompileOptions::default()).unwrap();
         let file_name = path.file_name().unwrap().to_string_lossy();
         let expected = &file_name[..4];
         assert!(
-            checked.diagnostics.iter().any(|d| d.code.as_str() == expected),
+            checked
+                .diagnostics
+                .iter()
+                .any(|d| d.code.as_str() == expected),
             "{} does not report {expected}",
             name.display()
         );
@@ -50,7 +53,11 @@ fn valid_fixtures_and_shipped_policies_have_no_errors() {
     for dir in ["tests/fixtures/valid", "policies"] {
         let (files, checked) = policy::load(&[dir.into()], CompileOptions::default()).unwrap();
         assert!(!files.is_empty());
-        let errors: Vec<_> = checked.diagnostics.iter().filter(|d| d.is_error()).collect();
+        let errors: Vec<_> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .collect();
         assert!(errors.is_empty(), "{dir}: {errors:#?}");
     }
     // The shipped examples are also free of warnings: they are what users copy.
@@ -106,7 +113,9 @@ fn diagnostics_point_at_the_exact_token() {
     let d = &checked.diagnostics[0];
     assert_eq!((d.line, d.column, d.end_column), (3, 14, 19));
     assert_eq!(d.severity, Severity::Error);
-    assert!(d.render_human(false).contains("\n 3 |   scale t +1 min 5 max 3\n   |              ^^^^^\n"));
+    assert!(d
+        .render_human(false)
+        .contains("\n 3 |   scale t +1 min 5 max 3\n   |              ^^^^^\n"));
 }
 
 #[test]
@@ -115,7 +124,11 @@ fn one_syntax_error_does_not_hide_the_next_policies() {
         "t.policy",
         "when alert A on stream $s scale t * 3\nwhen alert B on stream $s scale $x +1 max 2\nwhen alert C on stream $s scale t to 1\n",
     );
-    let codes: Vec<_> = checked.diagnostics.iter().map(|d| (d.line, d.code.as_str())).collect();
+    let codes: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.code.as_str()))
+        .collect();
     assert_eq!(codes, [(1, "E001"), (2, "E002")]);
     // The good policy is still compiled.
     assert_eq!(checked.set.len(), 1);
@@ -157,7 +170,10 @@ fn label_matchers_follow_prometheus_semantics() {
     );
     let matchers = &set.policies()[0].matchers;
     let labels = |pairs: &[(&str, &str)]| {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     };
     let all = |l: &std::collections::HashMap<String, String>| matchers.iter().all(|m| m.matches(l));
     assert!(all(&labels(&[("env", "prod"), ("zone", "us-1")])));

@@ -64,6 +64,10 @@ pub fn compile_ok(text: &str) -> policy::PolicySet {
         .filter(|d| d.is_error())
         .map(|d| d.render_human(false))
         .collect();
-    assert!(errors.is_empty(), "unexpected errors:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "unexpected errors:\n{}",
+        errors.join("\n")
+    );
     checked.set
 }

@@ -22,7 +22,11 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "alertscale", version, about = "Autoscale Spring Cloud Data Flow streams from Prometheus alerts, by policy")]
+#[command(
+    name = "alertscale",
+    version,
+    about = "Autoscale Spring Cloud Data Flow streams from Prometheus alerts, by policy"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

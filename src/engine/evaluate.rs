@@ -219,7 +219,11 @@ fn check_names(stream: &str, app: &str) -> Result<ScaleTarget, String> {
     })
 }
 
-fn guarding_alert<'n>(notification: &'n Notification, name: &str, stream: &str) -> Option<&'n Alert> {
+fn guarding_alert<'n>(
+    notification: &'n Notification,
+    name: &str,
+    stream: &str,
+) -> Option<&'n Alert> {
     notification.alerts.iter().find(|a| {
         a.status == AlertStatus::Firing && a.name() == name && a.label(STREAM_LABEL) == Some(stream)
     })
@@ -242,8 +246,16 @@ pub fn decide(intent: &Intent, state: TargetState, limits: Limits) -> Decision {
     let (stream, app) = match &intent.target {
         Ok(target) => (target.stream.clone(), target.app.clone()),
         Err(_) => (
-            intent.alert.label(STREAM_LABEL).unwrap_or_default().to_string(),
-            intent.alert.label(APP_LABEL).unwrap_or_default().to_string(),
+            intent
+                .alert
+                .label(STREAM_LABEL)
+                .unwrap_or_default()
+                .to_string(),
+            intent
+                .alert
+                .label(APP_LABEL)
+                .unwrap_or_default()
+                .to_string(),
         ),
     };
     let mut decision = Decision {
@@ -274,7 +286,10 @@ pub fn decide(intent: &Intent, state: TargetState, limits: Limits) -> Decision {
         return decision;
     }
     if state.already_acted {
-        suppress(Suppression::Dedupe, "already acted on this alert".to_string());
+        suppress(
+            Suppression::Dedupe,
+            "already acted on this alert".to_string(),
+        );
         return decision;
     }
     if let Some((by, reason)) = &intent.held {
@@ -365,7 +380,10 @@ impl MemoryState {
     }
 
     pub fn count(&self, target: &ScaleTarget) -> u32 {
-        self.counts.get(target).copied().unwrap_or(self.default_count)
+        self.counts
+            .get(target)
+            .copied()
+            .unwrap_or(self.default_count)
     }
 
     fn target_state(&self, intent: &Intent, now_ms: u64) -> TargetState {

@@ -7,5 +7,7 @@
 pub mod evaluate;
 pub mod notification;
 
-pub use evaluate::{evaluate, Decision, DedupeKey, Limits, MemoryState, Outcome, ScaleTarget, Suppression};
+pub use evaluate::{
+    evaluate, Decision, DedupeKey, Limits, MemoryState, Outcome, ScaleTarget, Suppression,
+};
 pub use notification::{Alert, Notification, PayloadError};

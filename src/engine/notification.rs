@@ -70,8 +70,8 @@ impl Notification {
     /// Reads a webhook body, saying exactly what is wrong with a bad one.
     pub fn from_json(body: &[u8]) -> Result<Notification, PayloadError> {
         let deserializer = &mut serde_json::Deserializer::from_slice(body);
-        let mut notification: Notification =
-            serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let mut notification: Notification = serde_path_to_error::deserialize(deserializer)
+            .map_err(|error| {
                 let path = error.path().to_string();
                 let inner = error.into_inner();
                 if inner.is_syntax() || inner.is_eof() {
@@ -148,7 +148,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("alerts[0].status"), "{error}");
-        let error = Notification::from_json(br#"{"receiver":"x"}"#).unwrap_err().to_string();
+        let error = Notification::from_json(br#"{"receiver":"x"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("missing field `alerts`"), "{error}");
         let error = Notification::from_json(b"{").unwrap_err();
         assert!(matches!(error, PayloadError::Json(_)));
@@ -160,10 +162,19 @@ mod tests {
     fn fingerprint_matches_alertmanager() {
         // Prometheus' model.LabelSet{}.Fingerprint() is the FNV-1a 64 offset basis.
         assert_eq!(fingerprint(&HashMap::new()), "cbf29ce484222325");
-        let a = HashMap::from([("a".to_string(), "b".to_string()), ("c".to_string(), "d".to_string())]);
-        let b = HashMap::from([("c".to_string(), "d".to_string()), ("a".to_string(), "b".to_string())]);
+        let a = HashMap::from([
+            ("a".to_string(), "b".to_string()),
+            ("c".to_string(), "d".to_string()),
+        ]);
+        let b = HashMap::from([
+            ("c".to_string(), "d".to_string()),
+            ("a".to_string(), "b".to_string()),
+        ]);
         assert_eq!(fingerprint(&a), fingerprint(&b));
-        let c = HashMap::from([("a".to_string(), "bc".to_string()), ("c".to_string(), "d".to_string())]);
+        let c = HashMap::from([
+            ("a".to_string(), "bc".to_string()),
+            ("c".to_string(), "d".to_string()),
+        ]);
         assert_ne!(fingerprint(&a), fingerprint(&c));
     }
 }

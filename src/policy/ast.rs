@@ -58,7 +58,10 @@ pub enum Clause {
         app_var: Option<Spanned<String>>,
     },
     /// `where M and M ...`
-    Where { span: Span, matchers: Vec<MatcherAst> },
+    Where {
+        span: Span,
+        matchers: Vec<MatcherAst>,
+    },
     /// `unless alert NAME`
     Unless { span: Span, alert: Spanned<String> },
     /// `scale APP AMOUNT OPTIONS...`
@@ -149,9 +152,9 @@ pub enum AmountAst {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OptionKind {
-    Min,
-    Max,
-    Cooldown,
+    Min = 0,
+    Max = 1,
+    Cooldown = 2,
 }
 
 impl OptionKind {

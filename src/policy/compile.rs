@@ -5,7 +5,7 @@
 //! duplicate policies). Errors are collected, never thrown: one run reports them all. A policy
 //! with an error is left out of the set; callers refuse a set whose diagnostics hold an error.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::time::Duration;
 
 use regex::Regex;
@@ -51,7 +51,7 @@ pub fn compile(
     let mut compiler = Compiler {
         options,
         diagnostics,
-        regexes: HashMap::new(),
+        regexes: FxHashMap::default(),
         file: None,
     };
     let mut policies = Vec::new();
@@ -71,7 +71,7 @@ struct Compiler<'a, 'd> {
     options: CompileOptions,
     diagnostics: &'d mut Vec<Diagnostic>,
     /// Compiled regexes by pattern: sets often repeat the same matcher.
-    regexes: HashMap<String, Regex>,
+    regexes: FxHashMap<String, Regex>,
     file: Option<&'a SourceFile>,
 }
 
@@ -180,7 +180,10 @@ impl<'a> Compiler<'a, '_> {
                     app.span,
                     Code::UnusedVariable,
                     format!("variable `{}` is bound but never used", app.value),
-                    Some(&format!("scale the app it names with `scale {} +1`, or remove `app {}`", app.value, app.value)),
+                    Some(&format!(
+                        "scale the app it names with `scale {} +1`, or remove `app {}`",
+                        app.value, app.value
+                    )),
                 );
             }
         }
@@ -188,10 +191,7 @@ impl<'a> Compiler<'a, '_> {
         if self.error_count() > errors_before {
             return None;
         }
-        let status = ast
-            .status
-            .as_ref()
-            .map_or(AlertStatus::Firing, |s| s.value);
+        let status = ast.status.as_ref().map_or(AlertStatus::Firing, |s| s.value);
         let mut policy = Policy {
             id,
             digest: String::new(),
@@ -291,7 +291,9 @@ impl<'a> Compiler<'a, '_> {
                 self.report(
                     matcher.value.span,
                     Code::RedundantAnchor,
-                    format!("`{pattern}` has an anchor, but label regexes are always fully anchored"),
+                    format!(
+                        "`{pattern}` has an anchor, but label regexes are always fully anchored"
+                    ),
                     Some("remove the `^` and `$`"),
                 );
             }
@@ -396,11 +398,12 @@ impl<'a> Compiler<'a, '_> {
                 .map(Amount::To),
         };
 
-        let mut seen: HashMap<OptionKind, Span> = HashMap::new();
+        // The span of each option kind seen, indexed by `OptionKind as usize`.
+        let mut seen: [Option<Span>; 3] = [None; 3];
         let (mut min, mut max, mut cooldown) = (None, None, None);
         let mut min_span = None;
         for option in &scale.options {
-            if seen.insert(option.kind, option.span).is_some() {
+            if seen[option.kind as usize].replace(option.span).is_some() {
                 self.report(
                     option.span,
                     Code::DuplicateClause,
@@ -423,9 +426,12 @@ impl<'a> Compiler<'a, '_> {
         if let Some(max_value) = max {
             if effective_min > max_value {
                 let (span, message) = match min_span {
-                    Some(span) => (span, format!("`min {effective_min}` is greater than `max {max_value}`")),
+                    Some(span) => (
+                        span,
+                        format!("`min {effective_min}` is greater than `max {max_value}`"),
+                    ),
                     None => (
-                        seen[&OptionKind::Max],
+                        seen[OptionKind::Max as usize].unwrap_or(scale.span),
                         format!("`max {max_value}` is below the default `min {DEFAULT_MIN}`"),
                     ),
                 };
@@ -447,8 +453,14 @@ impl<'a> Compiler<'a, '_> {
             Amount::Change(n) if n > 0 && max.is_none() => self.report(
                 scale.amount.span,
                 Code::RelativeWithoutMax,
-                format!("`+{n}` has no `max`: repeated alerts can grow the app to the server cap ({})", self.options.max_instances),
-                Some(&format!("add a bound, e.g. `scale {} +{n} max 8`", scale_app_text(&scale.app.value))),
+                format!(
+                    "`+{n}` has no `max`: repeated alerts can grow the app to the server cap ({})",
+                    self.options.max_instances
+                ),
+                Some(&format!(
+                    "add a bound, e.g. `scale {} +{n} max 8`",
+                    scale_app_text(&scale.app.value)
+                )),
             ),
             Amount::To(n) if n < effective_min || n > upper => {
                 let bound = if n < effective_min {
@@ -461,7 +473,10 @@ impl<'a> Compiler<'a, '_> {
                 self.report(
                     scale.amount.span,
                     Code::TargetOutsideBounds,
-                    format!("`to {n}` is {bound}; the count will be clamped to {}", n.clamp(effective_min, upper)),
+                    format!(
+                        "`to {n}` is {bound}; the count will be clamped to {}",
+                        n.clamp(effective_min, upper)
+                    ),
                     Some("change the count or the bound so they agree"),
                 );
             }
@@ -494,8 +509,12 @@ impl<'a> Compiler<'a, '_> {
 
     /// Warnings that compare policies: two policies on the same alert, matchers and target
     /// that do different things (W002) or the same thing (W003).
-    fn cross_checks(&mut self, files: &[(&'a SourceFile, Vec<PolicyAst>)], policies: &[(Policy, &PolicyAst)]) {
-        let mut seen: HashMap<String, (usize, usize)> = HashMap::new();
+    fn cross_checks(
+        &mut self,
+        files: &[(&'a SourceFile, Vec<PolicyAst>)],
+        policies: &[(Policy, &PolicyAst)],
+    ) {
+        let mut seen: FxHashMap<super::ConflictKey, (usize, usize)> = FxHashMap::default();
         for (index, (policy, ast)) in policies.iter().enumerate() {
             if policy.paused {
                 continue;
@@ -567,6 +586,11 @@ fn regex_error_summary(error: &regex::Error) -> String {
 /// A stable hash of what a policy does (not where it is or whether it is paused): the key under
 /// which its dedupe and cooldown records survive reloads and restarts.
 fn digest(policy: &Policy) -> String {
+    use std::fmt::Write as _;
     let hash = Sha256::digest(policy.semantic_text().as_bytes());
-    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(16);
+    for byte in &hash[..8] {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
 }

@@ -67,41 +67,38 @@ fn token_texts<'a>(items: &'a [Item<'a>]) -> Vec<&'a str> {
 fn items(file: &SourceFile) -> Result<Vec<Item<'_>>, Vec<Diagnostic>> {
     let mut items = Vec::new();
     let mut diagnostics = Vec::new();
-    for range in syntax::chunks(&file.text) {
-        let chunk = &file.text[range.clone()];
-        match syntax::parse_chunk(chunk) {
-            Ok(pair) => {
-                for child in pair.into_inner() {
-                    match child.as_rule() {
-                        Rule::COMMENT => items.push(Item::Comment(token(file, range.start, &child, false))),
-                        Rule::policy => {
-                            let mut tokens = Vec::new();
-                            flatten(file, range.start, child, false, &mut tokens);
-                            // Comments after the last token belong between policies, though
-                            // pest hands them to the policy (see `syntax::token_end`).
-                            let last = tokens.iter().rposition(|t| !t.comment).unwrap_or(0);
-                            let after: Vec<_> = tokens.split_off(last + 1);
-                            items.push(Item::Policy(tokens));
-                            items.extend(after.into_iter().map(Item::Comment));
-                        }
-                        _ => {}
-                    }
+    for (offset, parsed) in syntax::parse_pieces(&file.text) {
+        let Ok(pair) = parsed else {
+            // Let the parser describe every error exactly as lint would.
+            syntax::parse_file(file, &mut diagnostics);
+            return Err(diagnostics);
+        };
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::COMMENT => items.push(Item::Comment(token(file, offset, &child, false))),
+                Rule::policy => {
+                    let mut tokens = Vec::new();
+                    flatten(file, offset, child, false, &mut tokens);
+                    // Comments after the last token belong between policies, though pest
+                    // hands them to a policy that ends in `x*` or `x?`.
+                    let last = tokens.iter().rposition(|t| !t.comment).unwrap_or(0);
+                    let after: Vec<_> = tokens.split_off(last + 1);
+                    items.push(Item::Policy(tokens));
+                    items.extend(after.into_iter().map(Item::Comment));
                 }
-            }
-            Err(_) => {
-                // Let the parser describe the error exactly as lint would.
-                syntax::parse_file(
-                    &SourceFile::new(file.name.clone(), file.text.clone()),
-                    &mut diagnostics,
-                );
-                return Err(diagnostics);
+                _ => {}
             }
         }
     }
     Ok(items)
 }
 
-fn token<'s>(file: &'s SourceFile, offset: usize, pair: &Pair<'s, Rule>, clause_start: bool) -> Token<'s> {
+fn token<'s>(
+    file: &'s SourceFile,
+    offset: usize,
+    pair: &Pair<'s, Rule>,
+    clause_start: bool,
+) -> Token<'s> {
     let start = offset + pair.as_span().start();
     Token {
         text: &file.text[start..offset + pair.as_span().end()],
@@ -146,11 +143,21 @@ fn is_leaf(rule: Rule) -> bool {
 fn is_clause(rule: Rule) -> bool {
     matches!(
         rule,
-        Rule::on_clause | Rule::where_clause | Rule::unless_clause | Rule::scale_clause | Rule::paused_kw
+        Rule::on_clause
+            | Rule::where_clause
+            | Rule::unless_clause
+            | Rule::scale_clause
+            | Rule::paused_kw
     )
 }
 
-fn flatten<'s>(file: &'s SourceFile, offset: usize, pair: Pair<'s, Rule>, mut clause_start: bool, out: &mut Vec<Token<'s>>) {
+fn flatten<'s>(
+    file: &'s SourceFile,
+    offset: usize,
+    pair: Pair<'s, Rule>,
+    mut clause_start: bool,
+    out: &mut Vec<Token<'s>>,
+) {
     let rule = pair.as_rule();
     clause_start |= is_clause(rule);
     if is_leaf(rule) {
@@ -174,7 +181,9 @@ fn layout(items: &[Item]) -> String {
             Item::Comment(token) => token.line,
             Item::Policy(tokens) => tokens[0].line,
         };
-        if let (Item::Comment(token), Some(end), Some(last)) = (item, previous_end, lines.last_mut()) {
+        if let (Item::Comment(token), Some(end), Some(last)) =
+            (item, previous_end, lines.last_mut())
+        {
             if token.line == end {
                 last.push_str("  ");
                 last.push_str(token.text.trim_end());
@@ -264,7 +273,8 @@ mod tests {
 
     #[test]
     fn comments_between_clauses_keep_their_place() {
-        let text = "when alert X\n  on stream $s   # the stream\n  # own line\n  scale t +1 max 3 # end\n";
+        let text =
+            "when alert X\n  on stream $s   # the stream\n  # own line\n  scale t +1 max 3 # end\n";
         assert_eq!(
             fmt(text),
             "when alert X\n  on stream $s  # the stream\n  # own line\n  scale t +1 max 3  # end\n"

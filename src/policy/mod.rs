@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use regex::Regex;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use thiserror::Error;
 
@@ -120,7 +121,13 @@ pub struct Action {
 impl Action {
     pub fn same_effect(&self, other: &Action) -> bool {
         (&self.app, self.amount, self.min, self.max, self.cooldown)
-            == (&other.app, other.amount, other.min, other.max, other.cooldown)
+            == (
+                &other.app,
+                other.amount,
+                other.min,
+                other.max,
+                other.cooldown,
+            )
     }
 }
 
@@ -143,69 +150,97 @@ pub struct Policy {
     pub actions: Vec<Action>,
 }
 
-fn quote(text: &str) -> String {
-    serde_json::to_string(text).expect("a string always serializes")
+/// Writes `text` quoted, escaping only `"` and `\\`: unambiguous, and stable across Rust and
+/// Unicode versions (digests are kept across upgrades).
+fn write_quoted(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
 }
 
-fn name_text(name: &NameSource) -> String {
+fn write_name(out: &mut String, name: &NameSource) {
     match name {
-        NameSource::Label => "$".to_string(),
-        NameSource::Fixed(name) => quote(name),
+        NameSource::Label => out.push('$'),
+        NameSource::Fixed(name) => write_quoted(out, name),
     }
+}
+
+/// What makes two policy actions "the same rule" for the conflict warnings.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ConflictKey<'p> {
+    status: AlertStatus,
+    alert: &'p str,
+    stream: &'p NameSource,
+    matchers: Vec<(&'p str, MatchOp, &'p str)>,
+    unless: Option<&'p str>,
+    app: &'p NameSource,
 }
 
 impl Policy {
+    fn sorted_matchers(&self) -> Vec<(&str, MatchOp, &str)> {
+        let mut matchers: Vec<_> = self
+            .matchers
+            .iter()
+            .map(|m| (m.label.as_str(), m.op, m.value.as_str()))
+            .collect();
+        matchers.sort_by_key(|&(label, op, value)| (label, op.as_str(), value));
+        matchers
+    }
+
     /// What the policy does, in a canonical text that ignores layout, variable names, matcher
     /// order and `paused`; the input of `digest`.
     pub fn semantic_text(&self) -> String {
-        let mut matchers: Vec<String> = self
-            .matchers
-            .iter()
-            .map(|m| format!("{}{}{}", m.label, m.op.as_str(), quote(&m.value)))
-            .collect();
-        matchers.sort();
-        let actions: Vec<String> = self
-            .actions
-            .iter()
-            .map(|a| {
-                format!(
-                    "{} {} min {} max {} cooldown {}",
-                    name_text(&a.app),
-                    a.amount,
-                    a.min,
-                    a.max.map_or("cap".to_string(), |m| m.to_string()),
-                    a.cooldown.map_or(0, |c| c.as_millis()),
-                )
-            })
-            .collect();
-        format!(
-            "{} {} stream {} where {} unless {} scale {}",
-            self.status.as_str(),
-            quote(&self.alert),
-            name_text(&self.stream),
-            matchers.join(","),
-            self.unless.as_deref().map_or("-".to_string(), quote),
-            actions.join(";"),
-        )
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(128);
+        out.push_str(self.status.as_str());
+        out.push(' ');
+        write_quoted(&mut out, &self.alert);
+        out.push_str(" stream ");
+        write_name(&mut out, &self.stream);
+        out.push_str(" where");
+        for (label, op, value) in self.sorted_matchers() {
+            let _ = write!(out, " {label}{}", op.as_str());
+            write_quoted(&mut out, value);
+        }
+        out.push_str(" unless ");
+        match &self.unless {
+            Some(alert) => write_quoted(&mut out, alert),
+            None => out.push('-'),
+        }
+        for action in &self.actions {
+            out.push_str(" scale ");
+            write_name(&mut out, &action.app);
+            let _ = write!(out, " {} min {} max ", action.amount, action.min);
+            match action.max {
+                Some(max) => {
+                    let _ = write!(out, "{max}");
+                }
+                None => out.push_str("cap"),
+            }
+            let _ = write!(
+                out,
+                " cooldown {}",
+                action.cooldown.map_or(0, |c| c.as_millis())
+            );
+        }
+        out
     }
 
-    /// Policies with the same key react to the same alerts and scale the same app.
-    fn conflict_key(&self, action: &Action) -> String {
-        let mut matchers: Vec<String> = self
-            .matchers
-            .iter()
-            .map(|m| format!("{}{}{}", m.label, m.op.as_str(), quote(&m.value)))
-            .collect();
-        matchers.sort();
-        format!(
-            "{} {} {} {} {} {}",
-            self.status.as_str(),
-            quote(&self.alert),
-            name_text(&self.stream),
-            matchers.join(","),
-            self.unless.as_deref().map_or("-".to_string(), quote),
-            name_text(&action.app),
-        )
+    /// Policy actions with the same key react to the same alerts and scale the same app.
+    pub(crate) fn conflict_key<'p>(&'p self, action: &'p Action) -> ConflictKey<'p> {
+        ConflictKey {
+            status: self.status,
+            alert: &self.alert,
+            stream: &self.stream,
+            matchers: self.sorted_matchers(),
+            unless: self.unless.as_deref(),
+            app: &action.app,
+        }
     }
 }
 
@@ -214,13 +249,14 @@ impl Policy {
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
     policies: Vec<Policy>,
-    /// `alertname` -> indexes into `policies`, in file order, for each status.
-    by_alert: HashMap<String, [Vec<usize>; 2]>,
+    /// `alertname` -> indexes into `policies`, in file order, for each status. Fx hashing: keys
+    /// come from policy files; alert names from payloads are only looked up.
+    by_alert: FxHashMap<String, [Vec<usize>; 2]>,
 }
 
 impl PolicySet {
     pub fn new(policies: Vec<Policy>) -> Self {
-        let mut by_alert: HashMap<String, [Vec<usize>; 2]> = HashMap::new();
+        let mut by_alert: FxHashMap<String, [Vec<usize>; 2]> = FxHashMap::default();
         for (index, policy) in policies.iter().enumerate() {
             by_alert.entry(policy.alert.clone()).or_default()[policy.status as usize].push(index);
         }
@@ -290,8 +326,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
                     source: error.into(),
                 }
             })?;
-            if entry.file_type().is_file() && entry.path().extension() == Some(EXTENSION.as_ref())
-            {
+            if entry.file_type().is_file() && entry.path().extension() == Some(EXTENSION.as_ref()) {
                 found.push(entry.into_path());
             }
         }
@@ -345,7 +380,10 @@ pub fn check(files: &[SourceFile], options: CompileOptions) -> Checked {
 }
 
 /// Reads every policy file under `paths` and checks them as one set.
-pub fn load(paths: &[PathBuf], options: CompileOptions) -> Result<(Vec<SourceFile>, Checked), LoadError> {
+pub fn load(
+    paths: &[PathBuf],
+    options: CompileOptions,
+) -> Result<(Vec<SourceFile>, Checked), LoadError> {
     let files = discover(paths)?
         .iter()
         .map(|path| read_source(path))

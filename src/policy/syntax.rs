@@ -30,10 +30,7 @@ pub fn chunks(text: &str) -> Vec<std::ops::Range<usize>> {
         }
         line_start += line.len();
     }
-    let mut ranges: Vec<_> = starts
-        .windows(2)
-        .map(|pair| pair[0]..pair[1])
-        .collect();
+    let mut ranges: Vec<_> = starts.windows(2).map(|pair| pair[0]..pair[1]).collect();
     ranges.push(*starts.last().unwrap_or(&0)..text.len());
     ranges
 }
@@ -41,19 +38,35 @@ pub fn chunks(text: &str) -> Vec<std::ops::Range<usize>> {
 /// Parses one chunk. Spans in the returned pairs are relative to the chunk.
 pub fn parse_chunk(chunk: &str) -> Result<Pair<'_, Rule>, Box<pest::error::Error<Rule>>> {
     let mut pairs = PolicyParser::parse(Rule::file, chunk).map_err(Box::new)?;
-    Ok(pairs.next().expect("the `file` rule always yields one pair"))
+    Ok(pairs
+        .next()
+        .expect("the `file` rule always yields one pair"))
+}
+
+/// The parse of a piece of a file, starting at a byte offset.
+pub type Piece<'i> = (usize, Result<Pair<'i, Rule>, Box<pest::error::Error<Rule>>>);
+
+/// Parses a file once, whole, when it parses; otherwise chunk by chunk, so that each broken
+/// policy is reported and the good ones around it still parse.
+pub fn parse_pieces(text: &str) -> Vec<Piece<'_>> {
+    match parse_chunk(text) {
+        Ok(pair) => vec![(0, Ok(pair))],
+        Err(_) => chunks(text)
+            .into_iter()
+            .map(|range| (range.start, parse_chunk(&text[range])))
+            .collect(),
+    }
 }
 
 /// Parses a whole file into policies, appending syntax errors to `diagnostics`.
 pub fn parse_file(file: &SourceFile, diagnostics: &mut Vec<Diagnostic>) -> Vec<PolicyAst> {
     let mut policies = Vec::new();
-    for range in chunks(&file.text) {
-        let chunk = &file.text[range.clone()];
-        match parse_chunk(chunk) {
+    for (offset, parsed) in parse_pieces(&file.text) {
+        match parsed {
             Ok(pair) => {
                 let mut lower = Lower {
                     file,
-                    offset: range.start,
+                    offset,
                     diagnostics: &mut *diagnostics,
                 };
                 policies.extend(
@@ -62,7 +75,7 @@ pub fn parse_file(file: &SourceFile, diagnostics: &mut Vec<Diagnostic>) -> Vec<P
                         .map(|p| lower.policy(p)),
                 );
             }
-            Err(error) => diagnostics.push(syntax_error(file, range.start, &error)),
+            Err(error) => diagnostics.push(syntax_error(file, offset, &error)),
         }
     }
     policies
@@ -136,6 +149,10 @@ fn expected_list(rules: &[Rule]) -> String {
             words.push(word);
         }
     }
+    // `to` is already in "an amount (... `to N`)".
+    if rules.contains(&Rule::relative) {
+        words.retain(|w| *w != describe(Rule::to_kw));
+    }
     // "end of file" reads best last.
     if rules.contains(&Rule::EOI) {
         words.push(describe(Rule::EOI));
@@ -176,20 +193,10 @@ fn describe(rule: Rule) -> &'static str {
         Rule::amount | Rule::relative | Rule::absolute => "an amount (`+N`, `-N` or `to N`)",
         Rule::number => "a number",
         Rule::duration => "a duration (like `5m`)",
-        Rule::file | Rule::clause | Rule::WHITESPACE | Rule::COMMENT | Rule::word_char => "something else",
+        Rule::file | Rule::clause | Rule::WHITESPACE | Rule::COMMENT | Rule::word_char => {
+            "something else"
+        }
     }
-}
-
-/// Where the last token of a pair ends. pest lets a rule that ends in `x*` or `x?` swallow
-/// the whitespace and comments after its last token; spans must not include them.
-pub fn token_end(pair: &Pair<Rule>) -> usize {
-    pair.clone()
-        .into_inner()
-        .flatten()
-        .filter(|p| p.as_rule() != Rule::COMMENT)
-        .map(|p| p.as_span().end())
-        .max()
-        .unwrap_or(pair.as_span().end())
 }
 
 /// Turns pest pairs into AST nodes, shifting spans by the chunk's offset.
@@ -200,20 +207,26 @@ struct Lower<'a> {
 }
 
 impl Lower<'_> {
+    /// The span of a pair. Not for rules that end in `x*` or `x?` (policy, clauses): pest
+    /// lets those swallow the whitespace and comments after their last token, so their spans
+    /// are built from their parts.
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.offset + s.start(), self.offset + token_end(pair))
+        Span::new(self.offset + s.start(), self.offset + s.end())
     }
 
     fn policy(&mut self, pair: Pair<Rule>) -> PolicyAst {
-        let span = self.span(&pair);
         let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::COMMENT);
         let when = inner.next().expect("grammar: policy starts with `when`");
         let when_span = self.span(&when);
         let mut next = inner.next().expect("grammar: `alert` follows `when`");
         let mut status = None;
         if next.as_rule() == Rule::status {
-            let kw = next.clone().into_inner().next().expect("grammar: status keyword");
+            let kw = next
+                .clone()
+                .into_inner()
+                .next()
+                .expect("grammar: status keyword");
             let value = if kw.as_rule() == Rule::firing_kw {
                 AlertStatus::Firing
             } else {
@@ -224,9 +237,10 @@ impl Lower<'_> {
         }
         debug_assert_eq!(next.as_rule(), Rule::alert_kw);
         let alert = self.alert_name(inner.next().expect("grammar: alert name"));
-        let clauses = inner.map(|clause| self.clause(clause)).collect();
+        let clauses: Vec<Clause> = inner.map(|clause| self.clause(clause)).collect();
+        let last = clauses.last().map_or(alert.span, Clause::span);
         PolicyAst {
-            span,
+            span: when_span.to(last),
             when_span,
             status,
             alert,
@@ -236,8 +250,7 @@ impl Lower<'_> {
 
     fn alert_name(&mut self, pair: Pair<Rule>) -> Spanned<String> {
         let span = self.span(&pair);
-        let token = pair.into_inner().next().expect("grammar: alert name token");
-        Spanned::new(self.text(token), span)
+        Spanned::new(self.text(pair), span)
     }
 
     /// The value of a bare token, or the unescaped contents of a string.
@@ -264,19 +277,24 @@ impl Lower<'_> {
                     let span = self.span(&var);
                     Spanned::new(var.as_str().to_string(), span)
                 });
+                let end = app_var.as_ref().map_or(stream.span, |v| v.span);
                 Clause::On {
-                    span,
+                    span: Span::new(span.start, end.end),
                     stream,
                     app_var,
                 }
             }
             Rule::where_clause => {
-                let matchers = self
+                let matchers: Vec<MatcherAst> = self
                     .tokens(pair)
                     .filter(|p| p.as_rule() == Rule::matcher)
                     .map(|m| self.matcher(m))
                     .collect();
-                Clause::Where { span, matchers }
+                let end = matchers.last().map_or(span, |m: &MatcherAst| m.value.span);
+                Clause::Where {
+                    span: Span::new(span.start, end.end),
+                    matchers,
+                }
             }
             Rule::unless_clause => {
                 let name = self.tokens(pair).nth(2).expect("grammar: alert name");
@@ -291,10 +309,9 @@ impl Lower<'_> {
 
     fn name_ref(&mut self, pair: Pair<Rule>) -> Spanned<NameRef> {
         let span = self.span(&pair);
-        let token = pair.into_inner().next().expect("grammar: name token");
-        let value = match token.as_rule() {
-            Rule::variable => NameRef::Variable(token.as_str().to_string()),
-            _ => NameRef::Literal(self.text(token)),
+        let value = match pair.as_rule() {
+            Rule::variable => NameRef::Variable(pair.as_str().to_string()),
+            _ => NameRef::Literal(self.text(pair)),
         };
         Spanned::new(value, span)
     }
@@ -319,9 +336,8 @@ impl Lower<'_> {
         let span = self.span(&pair);
         let mut inner = self.tokens(pair).skip(1); // `scale`
         let app = self.name_ref(inner.next().expect("grammar: app"));
-        let amount_pair = inner.next().expect("grammar: amount");
-        let amount_span = self.span(&amount_pair);
-        let amount_token = amount_pair.into_inner().next().expect("grammar: amount");
+        let amount_token = inner.next().expect("grammar: amount");
+        let amount_span = self.span(&amount_token);
         let amount = match amount_token.as_rule() {
             Rule::relative => {
                 let text = amount_token.as_str();
@@ -337,9 +353,8 @@ impl Lower<'_> {
                 }
             }
         };
-        let options = inner
+        let options: Vec<OptionAst> = inner
             .map(|option| {
-                let option = option.into_inner().next().expect("grammar: option");
                 let span = self.span(&option);
                 let kind = match option.as_rule() {
                     Rule::min_option => OptionKind::Min,
@@ -351,8 +366,9 @@ impl Lower<'_> {
                 OptionAst { kind, span, value }
             })
             .collect();
+        let end = options.last().map_or(amount_span, |o: &OptionAst| o.span);
         ScaleAst {
-            span,
+            span: Span::new(span.start, end.end),
             app,
             amount: Spanned::new(amount, amount_span),
             options,
