@@ -9,7 +9,8 @@ use crate::support::{check, compile_ok, relative, root};
 fn every_diagnostic_fixture_reports_its_code() {
     insta::glob!("fixtures/diagnostics/*.policy", |path| {
         let name = relative(path);
-        let (_, checked) = policy::load(std::slice::from_ref(&name), CompileOptions::default()).unwrap();
+        let (_, checked) =
+            policy::load(std::slice::from_ref(&name), CompileOptions::default()).unwrap();
         let file_name = path.file_name().unwrap().to_string_lossy();
         let expected = &file_name[..4];
         assert!(
