@@ -11,6 +11,30 @@
 //!   the server, `alertscale plan` and the tests all call.
 //! - [`scdf`]: what the engine knows of Spring Cloud Data Flow.
 //! - [`cli`]: the subcommands (`lint`, `fmt`, `plan`).
+//!
+//! The whole language pipeline, from text to a decision:
+//!
+//! ```
+//! use alertscale::engine::{evaluate, Limits, MemoryState, Notification, Outcome};
+//! use alertscale::policy::{self, CompileOptions, SourceFile};
+//!
+//! let text = "when alert HighThroughputDifference on stream $s scale transform +3 max 8\n";
+//! let checked = policy::check(&[SourceFile::new("scaletest.policy", text)], CompileOptions::default());
+//! assert!(checked.diagnostics.is_empty());
+//!
+//! let notification = Notification::from_json(br#"{"alerts": [{"status": "firing",
+//!     "labels": {"alertname": "HighThroughputDifference", "stream_name": "scaletest"},
+//!     "startsAt": "2026-12-04T19:27:33Z", "fingerprint": "8e5e3b8c76abfc3f"}]}"#).unwrap();
+//! let mut state = MemoryState::new(1); // every app starts at 1 instance
+//! let decisions = evaluate(&checked.set, &notification, &mut state, Limits::default(), 0);
+//! assert_eq!(decisions[0].policy.to_string(), "scaletest.policy:1");
+//! assert_eq!((decisions[0].from, decisions[0].to), (Some(1), Some(4)));
+//! assert_eq!(decisions[0].outcome, Outcome::Scale);
+//!
+//! // Alertmanager re-sends the same alert: nothing happens again.
+//! let again = evaluate(&checked.set, &notification, &mut state, Limits::default(), 60_000);
+//! assert_eq!(again[0].reason.as_deref(), Some("already acted on this alert"));
+//! ```
 
 // pest_derive without its `std` feature (no stack guard: the grammar does not recurse) names `alloc`.
 extern crate alloc;
