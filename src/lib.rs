@@ -41,5 +41,7 @@ extern crate alloc;
 
 pub mod cli;
 pub mod engine;
+pub mod metrics;
 pub mod policy;
 pub mod scdf;
+pub mod server;

@@ -1,9 +1,10 @@
-//! The command line: `lint`, `fmt` and `plan`. Each subcommand is a module with a `run` that
+//! The command line: `lint`, `fmt`, `plan` and `serve`. Each subcommand is a module with a `run` that
 //! returns the process exit code; nothing below `main` calls `std::process::exit`.
 
 pub mod fmt;
 pub mod lint;
 pub mod plan;
+pub mod serve;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
     /// Show what a webhook payload would make the engine do, offline
     Plan(plan::PlanArgs),
+    /// Receive Alertmanager notifications and scale SCDF apps (dry run without --scdf.url)
+    Serve(Box<serve::ServeArgs>),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Lint(args) => lint::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Serve(args) => serve::run(*args),
     };
     ExitCode::from(code)
 }

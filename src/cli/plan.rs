@@ -132,9 +132,7 @@ fn table(notification: &Notification, decisions: &[Decision]) -> String {
     for d in decisions {
         let outcome = match (d.outcome, d.suppressed_by) {
             (Outcome::Suppressed, Some(by)) => format!("suppressed ({})", by.as_str()),
-            (Outcome::Scale, _) => "scale".to_string(),
-            (Outcome::Suppressed, None) => "suppressed".to_string(),
-            (Outcome::Rejected, _) => "rejected".to_string(),
+            (outcome, _) => outcome.as_str().to_string(),
         };
         rows.push([
             d.policy.to_string(),

@@ -24,7 +24,7 @@ use crate::policy::{
 use crate::scdf::names;
 
 /// An app of a stream: what a scale call changes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct ScaleTarget {
     pub stream: String,
     pub app: String,
@@ -91,7 +91,7 @@ impl Intent<'_> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The count would change: a scale call is due.
     Scale,
@@ -99,6 +99,29 @@ pub enum Outcome {
     Suppressed,
     /// The alert's labels name a stream or app that cannot be used.
     Rejected,
+    /// Server only: the scale call succeeded.
+    Scaled,
+    /// Server only, dry run: the call would have been made; the simulated count changed.
+    DryRun,
+    /// Server only: the call failed in a way no re-send can fix (`error` says how).
+    Failed,
+    /// Server only: the call failed for now; the webhook answered 503 so that Alertmanager
+    /// sends again, and the re-send applies the same count.
+    Retry,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Scale => "scale",
+            Outcome::Suppressed => "suppressed",
+            Outcome::Rejected => "rejected",
+            Outcome::Scaled => "scaled",
+            Outcome::DryRun => "dry_run",
+            Outcome::Failed => "failed",
+            Outcome::Retry => "retry",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -153,6 +176,12 @@ pub struct Decision {
     /// Why nothing changes, for every outcome but `scale`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Server only: when the decision was taken (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Server only: what went wrong with the call, for `failed` and `retry`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Step 1: the policy actions that apply to each alert of a notification, in alert order then
@@ -240,25 +269,63 @@ pub struct TargetState {
     pub since_last_action: Option<Duration>,
 }
 
-/// Step 2: the decision for one intent, given its target's state.
-pub fn decide(intent: &Intent, state: TargetState, limits: Limits) -> Decision {
+/// Why an intent must not act whatever the target's count: already acted (dedupe), paused,
+/// guarded, or in cooldown. Needs no count, so the server decides these without calling SCDF.
+pub fn hold_reason(
+    intent: &Intent,
+    already_acted: bool,
+    since_last_action: Option<Duration>,
+) -> Option<(Suppression, String)> {
+    if already_acted {
+        return Some((Suppression::Dedupe, "already acted on this alert".to_string()));
+    }
+    if let Some(held) = &intent.held {
+        return Some(held.clone());
+    }
+    let cooldown = intent.action().cooldown?;
+    let since = since_last_action?;
+    (since < cooldown).then(|| {
+        (
+            Suppression::Cooldown,
+            format!(
+                "in cooldown: last scaled {} ago, cooldown {}",
+                duration::format(Duration::from_secs(since.as_secs())),
+                duration::format(cooldown)
+            ),
+        )
+    })
+}
+
+/// The decision for an intent that cannot be carried out or must not act, without a count:
+/// `from` and `to` are `current` when known.
+pub fn decide_without_count(
+    intent: &Intent,
+    current: Option<u32>,
+    hold: Option<(Suppression, String)>,
+) -> Option<Decision> {
+    if let Err(reason) = &intent.target {
+        let mut decision = base_decision(intent, None);
+        decision.outcome = Outcome::Rejected;
+        decision.reason = Some(reason.clone());
+        return Some(decision);
+    }
+    let (by, reason) = hold?;
+    let mut decision = base_decision(intent, current);
+    decision.suppressed_by = Some(by);
+    decision.reason = Some(reason);
+    Some(decision)
+}
+
+fn base_decision(intent: &Intent, current: Option<u32>) -> Decision {
     let action = intent.action();
     let (stream, app) = match &intent.target {
         Ok(target) => (target.stream.clone(), target.app.clone()),
         Err(_) => (
-            intent
-                .alert
-                .label(STREAM_LABEL)
-                .unwrap_or_default()
-                .to_string(),
-            intent
-                .alert
-                .label(APP_LABEL)
-                .unwrap_or_default()
-                .to_string(),
+            intent.alert.label(STREAM_LABEL).unwrap_or_default().to_string(),
+            intent.alert.label(APP_LABEL).unwrap_or_default().to_string(),
         ),
     };
-    let mut decision = Decision {
+    Decision {
         policy: intent.policy.id.clone(),
         action_line: action.line,
         action: action.amount.to_string(),
@@ -268,54 +335,36 @@ pub fn decide(intent: &Intent, state: TargetState, limits: Limits) -> Decision {
         starts_at: intent.alert.starts_at.clone(),
         stream,
         app,
-        from: Some(state.current),
-        to: Some(state.current),
+        from: current,
+        to: current,
         outcome: Outcome::Suppressed,
         suppressed_by: None,
         reason: None,
-    };
-    let mut suppress = |by: Suppression, reason: String| {
-        decision.suppressed_by = Some(by);
-        decision.reason = Some(reason);
-    };
-    if let Err(reason) = &intent.target {
-        decision.outcome = Outcome::Rejected;
-        decision.from = None;
-        decision.to = None;
-        decision.reason = Some(reason.clone());
+        time: None,
+        error: None,
+    }
+}
+
+/// Step 2: the decision for one intent, given its target's state.
+pub fn decide(intent: &Intent, state: TargetState, limits: Limits) -> Decision {
+    let hold = hold_reason(intent, state.already_acted, state.since_last_action);
+    if let Some(decision) = decide_without_count(intent, Some(state.current), hold) {
         return decision;
     }
-    if state.already_acted {
-        suppress(
-            Suppression::Dedupe,
-            "already acted on this alert".to_string(),
-        );
-        return decision;
+    decide_count(intent, state.current, limits)
+}
+
+/// The decision for an intent free to act, from the target's current count.
+pub fn decide_count(intent: &Intent, current: u32, limits: Limits) -> Decision {
+    let mut decision = base_decision(intent, Some(current));
+    let (to, bound) = target_count(intent.action(), current, limits);
+    if to == current {
+        decision.suppressed_by = Some(Suppression::Bounds);
+        decision.reason = Some(bound);
+    } else {
+        decision.to = Some(to);
+        decision.outcome = Outcome::Scale;
     }
-    if let Some((by, reason)) = &intent.held {
-        suppress(*by, reason.clone());
-        return decision;
-    }
-    if let (Some(cooldown), Some(since)) = (action.cooldown, state.since_last_action) {
-        if since < cooldown {
-            suppress(
-                Suppression::Cooldown,
-                format!(
-                    "in cooldown: last scaled {} ago, cooldown {}",
-                    duration::format(Duration::from_secs(since.as_secs())),
-                    duration::format(cooldown)
-                ),
-            );
-            return decision;
-        }
-    }
-    let (to, bound) = target_count(action, state.current, limits);
-    if to == state.current {
-        suppress(Suppression::Bounds, bound);
-        return decision;
-    }
-    decision.to = Some(to);
-    decision.outcome = Outcome::Scale;
     decision
 }
 

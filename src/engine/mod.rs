@@ -1,11 +1,12 @@
 //! Decisions: from an Alertmanager notification and the policies in effect to what should
-//! happen to each target.
-//!
-//! Everything here is pure: no I/O, no clock, no locks. The server, `alertscale plan` and the
-//! tests call the same functions with the state they hold.
+//! happen to each target (`evaluate`, pure), and carrying them out (`executor`, with the
+//! backend and the durable `state`).
 
+pub mod backend;
 pub mod evaluate;
+pub mod executor;
 pub mod notification;
+pub mod state;
 
 pub use evaluate::{
     evaluate, Decision, DedupeKey, Limits, MemoryState, Outcome, ScaleTarget, Suppression,
