@@ -56,7 +56,11 @@ impl Metrics {
         build_info
             .get_or_create(&vec![("version", env!("CARGO_PKG_VERSION"))])
             .set(1);
-        registry.register("alertscale_build_info", "The running alertscale version", build_info);
+        registry.register(
+            "alertscale_build_info",
+            "The running alertscale version",
+            build_info,
+        );
         let metrics = Metrics {
             policies_loaded: Gauge::default(),
             notifications: Family::default(),
@@ -71,18 +75,65 @@ impl Metrics {
             config_reloads: Family::default(),
             registry: Registry::default(),
         };
-        registry.register("alertscale_policies_loaded", "Policies in effect", metrics.policies_loaded.clone());
-        registry.register("alertscale_notifications_received", "Valid Alertmanager notifications, by status", metrics.notifications.clone());
-        registry.register("alertscale_notifications_rejected", "Refused webhook requests, by reason", metrics.notifications_rejected.clone());
-        registry.register("alertscale_alerts_received", "Alerts in valid notifications, by status", metrics.alerts.clone());
-        registry.register("alertscale_decisions", "Decisions, by outcome", metrics.decisions.clone());
-        registry.register("alertscale_suppressions", "Decisions that changed nothing, by reason", metrics.suppressions.clone());
-        registry.register("alertscale_scdf_requests", "SCDF API requests, by operation and result", metrics.scdf_requests.clone());
-        registry.register("alertscale_scdf_request_duration_seconds", "SCDF API request latency, by operation", metrics.scdf_request_duration.clone());
-        registry.register("alertscale_config_last_reload_successful", "Whether the last policy reload succeeded", metrics.config_last_reload_successful.clone());
-        registry.register("alertscale_config_last_reload_success_timestamp_seconds", "When the policies were last reloaded successfully", metrics.config_last_reload_success_timestamp.clone());
-        registry.register("alertscale_config_reloads", "Policy reloads, by result", metrics.config_reloads.clone());
-        Metrics { registry, ..metrics }
+        registry.register(
+            "alertscale_policies_loaded",
+            "Policies in effect",
+            metrics.policies_loaded.clone(),
+        );
+        registry.register(
+            "alertscale_notifications_received",
+            "Valid Alertmanager notifications, by status",
+            metrics.notifications.clone(),
+        );
+        registry.register(
+            "alertscale_notifications_rejected",
+            "Refused webhook requests, by reason",
+            metrics.notifications_rejected.clone(),
+        );
+        registry.register(
+            "alertscale_alerts_received",
+            "Alerts in valid notifications, by status",
+            metrics.alerts.clone(),
+        );
+        registry.register(
+            "alertscale_decisions",
+            "Decisions, by outcome",
+            metrics.decisions.clone(),
+        );
+        registry.register(
+            "alertscale_suppressions",
+            "Decisions that changed nothing, by reason",
+            metrics.suppressions.clone(),
+        );
+        registry.register(
+            "alertscale_scdf_requests",
+            "SCDF API requests, by operation and result",
+            metrics.scdf_requests.clone(),
+        );
+        registry.register(
+            "alertscale_scdf_request_duration_seconds",
+            "SCDF API request latency, by operation",
+            metrics.scdf_request_duration.clone(),
+        );
+        registry.register(
+            "alertscale_config_last_reload_successful",
+            "Whether the last policy reload succeeded",
+            metrics.config_last_reload_successful.clone(),
+        );
+        registry.register(
+            "alertscale_config_last_reload_success_timestamp_seconds",
+            "When the policies were last reloaded successfully",
+            metrics.config_last_reload_success_timestamp.clone(),
+        );
+        registry.register(
+            "alertscale_config_reloads",
+            "Policy reloads, by result",
+            metrics.config_reloads.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
     }
 
     /// The exposition text (OpenMetrics, which Prometheus reads).

@@ -9,3 +9,4 @@ mod docs;
 mod engine;
 mod format;
 mod language;
+mod server;

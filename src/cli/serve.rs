@@ -36,7 +36,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH", default_value = "policies")]
     pub policies: Vec<PathBuf>,
     /// Where to listen for Alertmanager
-    #[arg(long = "web.listen-address", value_name = "ADDR", default_value = "0.0.0.0:8085")]
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDR",
+        default_value = "0.0.0.0:8085"
+    )]
     pub listen_address: SocketAddr,
     /// The largest webhook body accepted
     #[arg(long = "web.max-body-bytes", value_name = "N", default_value_t = 4 * 1024 * 1024)]
@@ -48,10 +52,18 @@ pub struct ServeArgs {
     #[arg(long = "web.basic-auth-file", value_name = "FILE")]
     pub web_basic_auth_file: Option<PathBuf>,
     /// TLS certificate (PEM); with --web.tls-key-file, serve HTTPS
-    #[arg(long = "web.tls-cert-file", value_name = "FILE", requires = "web_tls_key_file")]
+    #[arg(
+        long = "web.tls-cert-file",
+        value_name = "FILE",
+        requires = "web_tls_key_file"
+    )]
     pub web_tls_cert_file: Option<PathBuf>,
     /// TLS private key (PEM)
-    #[arg(long = "web.tls-key-file", value_name = "FILE", requires = "web_tls_cert_file")]
+    #[arg(
+        long = "web.tls-key-file",
+        value_name = "FILE",
+        requires = "web_tls_cert_file"
+    )]
     pub web_tls_key_file: Option<PathBuf>,
 
     /// The SCDF server, e.g. http://scdf-server:9393; without it, dry run
@@ -91,7 +103,11 @@ pub struct ServeArgs {
     pub deadline: Duration,
 
     /// The embedded state store (dedupe, cooldowns, pending counts)
-    #[arg(long = "state.path", value_name = "FILE", default_value = "data/alertscale.redb")]
+    #[arg(
+        long = "state.path",
+        value_name = "FILE",
+        default_value = "data/alertscale.redb"
+    )]
     pub state_path: PathBuf,
     /// Forget an alert occurrence this long after Alertmanager last sent it; keep it longer
     /// than Alertmanager's repeat_interval
@@ -113,9 +129,19 @@ fn init_logging(args: &ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("--log.level `{}`: {e}", args.log_level))?;
     let registry = tracing_subscriber::registry().with(filter);
     let result = match args.log_format {
-        LogFormat::Logfmt => registry.with(tracing_logfmt::layer()).try_init(),
+        LogFormat::Logfmt => registry
+            .with(
+                tracing_logfmt::builder()
+                    .layer()
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
         LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
     };
     result.map_err(|e| e.to_string())
@@ -123,9 +149,21 @@ fn init_logging(args: &ServeArgs) -> Result<(), String> {
 
 fn credentials(args: &ServeArgs) -> Result<Credentials, String> {
     if let Some(url) = &args.scdf_oauth2_token_url {
-        let secret = read_secret(args.scdf_oauth2_client_secret_file.as_deref().expect("clap requires it"))?;
-        let id = args.scdf_oauth2_client_id.clone().expect("clap requires it");
-        return Ok(Credentials::OAuth2(OAuth2::new(url.clone(), id, secret, args.scdf_oauth2_scope.clone())));
+        let secret = read_secret(
+            args.scdf_oauth2_client_secret_file
+                .as_deref()
+                .expect("clap requires it"),
+        )?;
+        let id = args
+            .scdf_oauth2_client_id
+            .clone()
+            .expect("clap requires it");
+        return Ok(Credentials::OAuth2(OAuth2::new(
+            url.clone(),
+            id,
+            secret,
+            args.scdf_oauth2_scope.clone(),
+        )));
     }
     if let Some(path) = &args.scdf_bearer_token_file {
         return Ok(Credentials::Bearer(read_secret(path)?));
@@ -139,13 +177,24 @@ fn credentials(args: &ServeArgs) -> Result<Credentials, String> {
 
 fn web_auth(args: &ServeArgs) -> Result<WebAuth, String> {
     Ok(WebAuth {
-        bearer_token: args.web_bearer_token_file.as_deref().map(read_secret).transpose()?,
-        basic: args.web_basic_auth_file.as_deref().map(read_basic_auth).transpose()?,
+        bearer_token: args
+            .web_bearer_token_file
+            .as_deref()
+            .map(read_secret)
+            .transpose()?,
+        basic: args
+            .web_basic_auth_file
+            .as_deref()
+            .map(read_basic_auth)
+            .transpose()?,
     })
 }
 
 /// Loads the policies for the server: errors stop it, as Prometheus stops on a bad config.
-pub fn load_policies(paths: &[PathBuf], options: CompileOptions) -> Result<LoadedPolicies, Vec<String>> {
+pub fn load_policies(
+    paths: &[PathBuf],
+    options: CompileOptions,
+) -> Result<LoadedPolicies, Vec<String>> {
     let (files, checked) = policy::load(paths, options).map_err(|e| vec![e.to_string()])?;
     if checked.has_errors() {
         return Err(checked
@@ -168,7 +217,10 @@ pub fn run(args: ServeArgs) -> u8 {
         eprintln!("error: {error}");
         return exit::USAGE;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the runtime: {error}");
@@ -256,10 +308,15 @@ async fn serve(args: ServeArgs) -> u8 {
     });
     state.metrics.policies_loaded.set(policies_count as i64);
     state.metrics.config_last_reload_successful.set(1);
-    state.metrics.config_last_reload_success_timestamp.set(unix_seconds());
+    state
+        .metrics
+        .config_last_reload_success_timestamp
+        .set(unix_seconds());
 
     let expiry = tokio::spawn(expire_periodically(state.clone(), args.state_retention));
-    let address = listener.local_addr().map_or(args.listen_address.to_string(), |a| a.to_string());
+    let address = listener
+        .local_addr()
+        .map_or(args.listen_address.to_string(), |a| a.to_string());
     tracing::info!(
         address = %address,
         tls = matches!(listener, Listener::Tls(..)),
@@ -294,7 +351,9 @@ async fn bind(args: &ServeArgs) -> std::io::Result<Listener> {
             let listener = std::net::TcpListener::bind(args.listen_address)?;
             Ok(Listener::Tls(listener, config))
         }
-        _ => Ok(Listener::Plain(tokio::net::TcpListener::bind(args.listen_address).await?)),
+        _ => Ok(Listener::Plain(
+            tokio::net::TcpListener::bind(args.listen_address).await?,
+        )),
     }
 }
 

@@ -75,7 +75,10 @@ impl ScaleBackend for DryRun {
     }
 
     async fn instances(&self, target: &ScaleTarget) -> Result<u32, BackendError> {
-        let counts = self.counts.lock().expect("the lock is never poisoned: no panics inside");
+        let counts = self
+            .counts
+            .lock()
+            .expect("the lock is never poisoned: no panics inside");
         Ok(counts.get(target).copied().unwrap_or(1))
     }
 

@@ -277,7 +277,10 @@ pub fn hold_reason(
     since_last_action: Option<Duration>,
 ) -> Option<(Suppression, String)> {
     if already_acted {
-        return Some((Suppression::Dedupe, "already acted on this alert".to_string()));
+        return Some((
+            Suppression::Dedupe,
+            "already acted on this alert".to_string(),
+        ));
     }
     if let Some(held) = &intent.held {
         return Some(held.clone());
@@ -321,8 +324,16 @@ fn base_decision(intent: &Intent, current: Option<u32>) -> Decision {
     let (stream, app) = match &intent.target {
         Ok(target) => (target.stream.clone(), target.app.clone()),
         Err(_) => (
-            intent.alert.label(STREAM_LABEL).unwrap_or_default().to_string(),
-            intent.alert.label(APP_LABEL).unwrap_or_default().to_string(),
+            intent
+                .alert
+                .label(STREAM_LABEL)
+                .unwrap_or_default()
+                .to_string(),
+            intent
+                .alert
+                .label(APP_LABEL)
+                .unwrap_or_default()
+                .to_string(),
         ),
     };
     Decision {

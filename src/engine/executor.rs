@@ -205,7 +205,8 @@ impl Executor {
         }
         // Targets proceed in parallel; the intents of one target one after the other.
         let per_target = groups.iter().map(|(target, members)| {
-            let members: Vec<(usize, &Intent)> = members.iter().map(|&i| (i, &intents[i])).collect();
+            let members: Vec<(usize, &Intent)> =
+                members.iter().map(|&i| (i, &intents[i])).collect();
             self.handle_target(target, members, deadline)
         });
         let mut retry_later = false;
@@ -239,8 +240,12 @@ impl Executor {
         for (index, intent) in intents {
             let decision = match &deferred {
                 Some(cause) => {
-                    let mut d = decide_without_count(intent, current, Some((Suppression::Dedupe, String::new())))
-                        .expect("a hold always decides");
+                    let mut d = decide_without_count(
+                        intent,
+                        current,
+                        Some((Suppression::Dedupe, String::new())),
+                    )
+                    .expect("a hold always decides");
                     d.suppressed_by = None;
                     d.reason = None;
                     d.outcome = Outcome::Retry;
@@ -277,8 +282,9 @@ impl Executor {
         let key = intent.dedupe_key();
         let now = now_ms();
         let unknown = |intent: &Intent| {
-            let mut d = decide_without_count(intent, *current, Some((Suppression::Dedupe, String::new())))
-                .expect("a hold always decides");
+            let mut d =
+                decide_without_count(intent, *current, Some((Suppression::Dedupe, String::new())))
+                    .expect("a hold always decides");
             d.suppressed_by = None;
             d.reason = None;
             d
@@ -296,7 +302,8 @@ impl Executor {
                     last_seen_ms: now,
                 };
                 let hold = hold_reason(intent, true, None);
-                let decision = decide_without_count(intent, *current, hold).expect("dedupe always decides");
+                let decision =
+                    decide_without_count(intent, *current, hold).expect("dedupe always decides");
                 self.state(move |s| s.put_occurrence(&key, &touched))
                     .await
                     .map_err(|e| (decision.clone(), e.into()))?;
@@ -308,7 +315,8 @@ impl Executor {
                 decision.from = Some(from);
                 decision.to = Some(to);
                 decision.outcome = Outcome::Scale;
-                decision.reason = Some("re-applying a scale call whose answer was lost".to_string());
+                decision.reason =
+                    Some("re-applying a scale call whose answer was lost".to_string());
                 decision
             }
             None => {
@@ -365,7 +373,10 @@ impl Executor {
         };
 
         let to = decision.to.expect("a scale decision has a count");
-        match self.call("scale", deadline, || self.backend.scale(target, to)).await {
+        match self
+            .call("scale", deadline, || self.backend.scale(target, to))
+            .await
+        {
             Ok(()) => {
                 *current = Some(to);
                 decision.outcome = if self.backend.is_dry_run() {
@@ -421,7 +432,12 @@ impl Executor {
 
     /// One backend call with a timeout per attempt and retries with back-off for transient
     /// failures, never past `deadline`.
-    async fn call<T, F, Fut>(&self, operation: &'static str, deadline: Instant, call: F) -> Result<T, BackendError>
+    async fn call<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        deadline: Instant,
+        call: F,
+    ) -> Result<T, BackendError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, BackendError>>,
@@ -431,13 +447,17 @@ impl Executor {
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(BackendError::transient(format!("{operation}: no time left before the notification deadline")));
+                return Err(BackendError::transient(format!(
+                    "{operation}: no time left before the notification deadline"
+                )));
             }
             let timeout = self.retry.call_timeout.min(remaining);
             let started = Instant::now();
             let result = match tokio::time::timeout(timeout, call()).await {
                 Ok(result) => result,
-                Err(_) => Err(BackendError::transient(format!("{operation}: timed out after {timeout:?}"))),
+                Err(_) => Err(BackendError::transient(format!(
+                    "{operation}: timed out after {timeout:?}"
+                ))),
             };
             if !self.backend.is_dry_run() {
                 let outcome = match &result {
@@ -455,7 +475,9 @@ impl Executor {
                     .observe(started.elapsed().as_secs_f64());
             }
             match result {
-                Err(error) if error.kind == FailureKind::Transient && attempt < self.retry.attempts => {
+                Err(error)
+                    if error.kind == FailureKind::Transient && attempt < self.retry.attempts =>
+                {
                     if Instant::now() + backoff + Duration::from_millis(1) >= deadline {
                         return Err(error);
                     }
@@ -474,13 +496,23 @@ impl Executor {
         let mut decision = decision.clone();
         decision.time = Some(humantime::format_rfc3339_millis(SystemTime::now()).to_string());
         let outcome = decision.outcome.as_str();
-        self.metrics.decisions.get_or_create(&vec![("outcome", outcome)]).inc();
+        self.metrics
+            .decisions
+            .get_or_create(&vec![("outcome", outcome)])
+            .inc();
         if let Some(by) = decision.suppressed_by {
-            self.metrics.suppressions.get_or_create(&vec![("reason", by.as_str())]).inc();
+            self.metrics
+                .suppressions
+                .get_or_create(&vec![("reason", by.as_str())])
+                .inc();
         }
         let count = |n: Option<u32>| n.map_or("-".to_string(), |n| n.to_string());
         let (from, to) = (count(decision.from), count(decision.to));
-        let reason = decision.reason.as_deref().or(decision.error.as_deref()).unwrap_or("");
+        let reason = decision
+            .reason
+            .as_deref()
+            .or(decision.error.as_deref())
+            .unwrap_or("");
         match decision.outcome {
             Outcome::Failed | Outcome::Retry | Outcome::Rejected => tracing::warn!(
                 policy = %decision.policy, alert = %decision.alert, status = decision.status.as_str(),

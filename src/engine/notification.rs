@@ -64,11 +64,47 @@ pub enum PayloadError {
     Shape(String),
     #[error("unsupported payload version `{0}`: alertscale reads Alertmanager's version \"4\"")]
     Version(String),
+    #[error("nesting too deep: more than {MAX_DEPTH} levels of arrays and objects")]
+    TooDeep,
+}
+
+/// Alertmanager's payload nests 4 levels; anything far deeper is refused before parsing.
+pub const MAX_DEPTH: usize = 32;
+
+/// Whether JSON text nests arrays and objects deeper than `max`, without parsing it.
+fn nests_deeper_than(body: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 impl Notification {
     /// Reads a webhook body, saying exactly what is wrong with a bad one.
     pub fn from_json(body: &[u8]) -> Result<Notification, PayloadError> {
+        if nests_deeper_than(body, MAX_DEPTH) {
+            return Err(PayloadError::TooDeep);
+        }
         let deserializer = &mut serde_json::Deserializer::from_slice(body);
         let mut notification: Notification = serde_path_to_error::deserialize(deserializer)
             .map_err(|error| {
@@ -156,6 +192,21 @@ mod tests {
         assert!(matches!(error, PayloadError::Json(_)));
         let error = Notification::from_json(br#"{"alerts":[],"version":"3"}"#).unwrap_err();
         assert!(matches!(error, PayloadError::Version(_)));
+    }
+
+    #[test]
+    fn refuses_deep_nesting_but_not_brackets_in_strings() {
+        let deep = format!(
+            "{{\"alerts\": [], \"x\": {}{}}}",
+            "[".repeat(40),
+            "]".repeat(40)
+        );
+        assert!(matches!(
+            Notification::from_json(deep.as_bytes()),
+            Err(PayloadError::TooDeep)
+        ));
+        let in_string = format!("{{\"alerts\": [], \"x\": \"{}\\\"\"}}", "[".repeat(40));
+        assert!(Notification::from_json(in_string.as_bytes()).is_ok());
     }
 
     #[test]

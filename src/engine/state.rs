@@ -27,7 +27,11 @@ pub struct OccurrenceRecord {
 pub enum OccurrenceState {
     /// A scale call to `to` was decided and not yet confirmed: a re-send applies `to` again,
     /// never a recomputed count.
-    Pending { target: ScaleTarget, from: u32, to: u32 },
+    Pending {
+        target: ScaleTarget,
+        from: u32,
+        to: u32,
+    },
     /// Acted on (or already within bounds): re-sends do nothing.
     Done,
 }
@@ -71,13 +75,22 @@ pub trait StateStore: Send + Sync + 'static {
     fn occurrence(&self, key: &DedupeKey) -> Result<Option<OccurrenceRecord>, StateError>;
     fn put_occurrence(&self, key: &DedupeKey, record: &OccurrenceRecord) -> Result<(), StateError>;
     fn remove_occurrence(&self, key: &DedupeKey) -> Result<(), StateError>;
-    fn last_action(&self, policy: &str, target: &ScaleTarget) -> Result<Option<CooldownRecord>, StateError>;
-    fn put_last_action(&self, policy: &str, target: &ScaleTarget, record: CooldownRecord) -> Result<(), StateError>;
+    fn last_action(
+        &self,
+        policy: &str,
+        target: &ScaleTarget,
+    ) -> Result<Option<CooldownRecord>, StateError>;
+    fn put_last_action(
+        &self,
+        policy: &str,
+        target: &ScaleTarget,
+        record: CooldownRecord,
+    ) -> Result<(), StateError>;
     /// Removes occurrences not seen for `retention_ms` and cooldowns that have ended; returns
     /// how many records went.
     fn expire(&self, now_ms: u64, retention_ms: u64) -> Result<usize, StateError>;
     /// How many occurrence and cooldown records are held.
-    fn len(&self) -> Result<(usize, usize), StateError>;
+    fn counts(&self) -> Result<(usize, usize), StateError>;
 }
 
 const OCCURRENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("occurrences");
@@ -89,8 +102,14 @@ pub struct RedbStore {
 }
 
 fn occurrence_key(key: &DedupeKey) -> String {
-    serde_json::to_string(&(&key.policy, key.action, &key.fingerprint, &key.starts_at, key.status))
-        .expect("keys serialize")
+    serde_json::to_string(&(
+        &key.policy,
+        key.action,
+        &key.fingerprint,
+        &key.starts_at,
+        key.status,
+    ))
+    .expect("keys serialize")
 }
 
 fn cooldown_key(policy: &str, target: &ScaleTarget) -> String {
@@ -109,13 +128,19 @@ impl RedbStore {
         }
         let db = Database::create(path).map_err(|e| open_error(e.to_string()))?;
         let txn = db.begin_write().map_err(|e| open_error(e.to_string()))?;
-        txn.open_table(OCCURRENCES).map_err(|e| open_error(e.to_string()))?;
-        txn.open_table(COOLDOWNS).map_err(|e| open_error(e.to_string()))?;
+        txn.open_table(OCCURRENCES)
+            .map_err(|e| open_error(e.to_string()))?;
+        txn.open_table(COOLDOWNS)
+            .map_err(|e| open_error(e.to_string()))?;
         txn.commit().map_err(|e| open_error(e.to_string()))?;
         Ok(RedbStore { db })
     }
 
-    fn get<T: for<'de> Deserialize<'de>>(&self, table: TableDefinition<&str, &[u8]>, key: &str) -> Result<Option<T>, StateError> {
+    fn get<T: for<'de> Deserialize<'de>>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        key: &str,
+    ) -> Result<Option<T>, StateError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(table)?;
         match table.get(key)? {
@@ -124,7 +149,12 @@ impl RedbStore {
         }
     }
 
-    fn put<T: Serialize>(&self, table: TableDefinition<&str, &[u8]>, key: &str, value: &T) -> Result<(), StateError> {
+    fn put<T: Serialize>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StateError> {
         let bytes = serde_json::to_vec(value)?;
         let txn = self.db.begin_write()?;
         txn.open_table(table)?.insert(key, bytes.as_slice())?;
@@ -144,16 +174,26 @@ impl StateStore for RedbStore {
 
     fn remove_occurrence(&self, key: &DedupeKey) -> Result<(), StateError> {
         let txn = self.db.begin_write()?;
-        txn.open_table(OCCURRENCES)?.remove(occurrence_key(key).as_str())?;
+        txn.open_table(OCCURRENCES)?
+            .remove(occurrence_key(key).as_str())?;
         txn.commit()?;
         Ok(())
     }
 
-    fn last_action(&self, policy: &str, target: &ScaleTarget) -> Result<Option<CooldownRecord>, StateError> {
+    fn last_action(
+        &self,
+        policy: &str,
+        target: &ScaleTarget,
+    ) -> Result<Option<CooldownRecord>, StateError> {
         self.get(COOLDOWNS, &cooldown_key(policy, target))
     }
 
-    fn put_last_action(&self, policy: &str, target: &ScaleTarget, record: CooldownRecord) -> Result<(), StateError> {
+    fn put_last_action(
+        &self,
+        policy: &str,
+        target: &ScaleTarget,
+        record: CooldownRecord,
+    ) -> Result<(), StateError> {
         self.put(COOLDOWNS, &cooldown_key(policy, target), &record)
     }
 
@@ -182,7 +222,7 @@ impl StateStore for RedbStore {
         Ok(removed)
     }
 
-    fn len(&self) -> Result<(usize, usize), StateError> {
+    fn counts(&self) -> Result<(usize, usize), StateError> {
         let txn = self.db.begin_read()?;
         let occurrences = txn.open_table(OCCURRENCES)?.len()? as usize;
         let cooldowns = txn.open_table(COOLDOWNS)?.len()? as usize;
@@ -209,27 +249,57 @@ mod tests {
     fn records_survive_reopening_and_expire() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/state.redb");
-        let target = ScaleTarget { stream: "s".into(), app: "a".into() };
+        let target = ScaleTarget {
+            stream: "s".into(),
+            app: "a".into(),
+        };
         {
             let store = RedbStore::open(&path).unwrap();
             let pending = OccurrenceRecord {
-                state: OccurrenceState::Pending { target: target.clone(), from: 1, to: 4 },
+                state: OccurrenceState::Pending {
+                    target: target.clone(),
+                    from: 1,
+                    to: 4,
+                },
                 last_seen_ms: 1_000,
             };
             store.put_occurrence(&key("a"), &pending).unwrap();
-            store.put_occurrence(&key("b"), &OccurrenceRecord { state: OccurrenceState::Done, last_seen_ms: 50_000 }).unwrap();
-            store.put_last_action("abc", &target, CooldownRecord { at_ms: 1_000, expires_ms: 121_000 }).unwrap();
+            store
+                .put_occurrence(
+                    &key("b"),
+                    &OccurrenceRecord {
+                        state: OccurrenceState::Done,
+                        last_seen_ms: 50_000,
+                    },
+                )
+                .unwrap();
+            store
+                .put_last_action(
+                    "abc",
+                    &target,
+                    CooldownRecord {
+                        at_ms: 1_000,
+                        expires_ms: 121_000,
+                    },
+                )
+                .unwrap();
         }
         let store = RedbStore::open(&path).unwrap();
-        assert!(matches!(store.occurrence(&key("a")).unwrap().unwrap().state, OccurrenceState::Pending { to: 4, .. }));
-        assert_eq!(store.last_action("abc", &target).unwrap().unwrap().at_ms, 1_000);
-        assert_eq!(store.len().unwrap(), (2, 1));
+        assert!(matches!(
+            store.occurrence(&key("a")).unwrap().unwrap().state,
+            OccurrenceState::Pending { to: 4, .. }
+        ));
+        assert_eq!(
+            store.last_action("abc", &target).unwrap().unwrap().at_ms,
+            1_000
+        );
+        assert_eq!(store.counts().unwrap(), (2, 1));
         // At 60 s with a 30 s retention: `a` (seen at 1 s) goes, `b` (seen at 50 s) stays; the
         // cooldown (until 121 s) stays.
         assert_eq!(store.expire(60_000, 30_000).unwrap(), 1);
         assert!(store.occurrence(&key("a")).unwrap().is_none());
         assert!(store.occurrence(&key("b")).unwrap().is_some());
         assert_eq!(store.expire(200_000, 30_000).unwrap(), 2);
-        assert_eq!(store.len().unwrap(), (0, 0));
+        assert_eq!(store.counts().unwrap(), (0, 0));
     }
 }

@@ -56,7 +56,10 @@ impl ScdfClient {
         Ok(url)
     }
 
-    async fn authorize(&self, request: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, BackendError> {
+    async fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, BackendError> {
         Ok(match &self.credentials {
             Credentials::None => request,
             Credentials::Bearer(token) => request.bearer_auth(token),
@@ -71,7 +74,11 @@ impl ScdfClient {
         })
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder, what: &str) -> Result<reqwest::Response, BackendError> {
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<reqwest::Response, BackendError> {
         let request = self.authorize(request).await?;
         let response = request.send().await.map_err(|e| {
             let cause = if e.is_timeout() {
@@ -100,21 +107,26 @@ impl ScdfClient {
 /// Sorts an SCDF error answer into transient and permanent.
 fn classify(status: StatusCode, body: &str, what: &str) -> BackendError {
     let logref = serde_json::from_str::<Value>(body).ok().and_then(|v| {
-        v.pointer("/_embedded/errors/0")
-            .map(|e| {
-                let logref = e.get("logref").and_then(Value::as_str).unwrap_or("");
-                let message = e.get("message").and_then(Value::as_str).unwrap_or("");
-                (logref.to_string(), message.to_string())
-            })
+        v.pointer("/_embedded/errors/0").map(|e| {
+            let logref = e.get("logref").and_then(Value::as_str).unwrap_or("");
+            let message = e.get("message").and_then(Value::as_str).unwrap_or("");
+            (logref.to_string(), message.to_string())
+        })
     });
     match (status, logref) {
-        (StatusCode::INTERNAL_SERVER_ERROR, Some((logref, message))) if logref == "ReleaseNotFoundException" => {
-            BackendError::permanent(format!("{what}: SCDF knows no such stream ({logref}: {message})"))
+        (StatusCode::INTERNAL_SERVER_ERROR, Some((logref, message)))
+            if logref == "ReleaseNotFoundException" =>
+        {
+            BackendError::permanent(format!(
+                "{what}: SCDF knows no such stream ({logref}: {message})"
+            ))
         }
         (s, _) if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {
             BackendError::transient(format!("{what}: SCDF answered {s}"))
         }
-        (s, Some((logref, message))) => BackendError::permanent(format!("{what}: SCDF answered {s} ({logref}: {message})")),
+        (s, Some((logref, message))) => {
+            BackendError::permanent(format!("{what}: SCDF answered {s} ({logref}: {message})"))
+        }
         (s, None) => BackendError::permanent(format!("{what}: SCDF answered {s}")),
     }
 }
@@ -122,7 +134,9 @@ fn classify(status: StatusCode, body: &str, what: &str) -> BackendError {
 fn check_names(target: &ScaleTarget) -> Result<(), BackendError> {
     for name in [&target.stream, &target.app] {
         if let Some(problem) = names::problem(name) {
-            return Err(BackendError::permanent(format!("invalid name {name:?}: {problem}")));
+            return Err(BackendError::permanent(format!(
+                "invalid name {name:?}: {problem}"
+            )));
         }
     }
     Ok(())
@@ -138,15 +152,21 @@ pub fn count_instances(body: &Value, stream: &str, app: &str) -> Result<u32, Bac
         .flatten()
         .find(|s| s.get("name").and_then(Value::as_str) == Some(stream))
     else {
-        return Err(BackendError::permanent(format!("stream `{stream}` is not deployed")));
+        return Err(BackendError::permanent(format!(
+            "stream `{stream}` is not deployed"
+        )));
     };
     let apps = stream_status
         .pointer("/applications/_embedded/appStatusResourceList")
         .and_then(Value::as_array);
-    let Some(app_status) = apps.into_iter().flatten().find(|a| {
-        a.get("name").and_then(Value::as_str) == Some(app)
-    }) else {
-        return Err(BackendError::permanent(format!("stream `{stream}` has no app `{app}`")));
+    let Some(app_status) = apps
+        .into_iter()
+        .flatten()
+        .find(|a| a.get("name").and_then(Value::as_str) == Some(app))
+    else {
+        return Err(BackendError::permanent(format!(
+            "stream `{stream}` has no app `{app}`"
+        )));
     };
     let instances = app_status
         .pointer("/instances/_embedded/appInstanceStatusResourceList")
@@ -212,25 +232,67 @@ mod tests {
          "page":{"size":20,"totalElements":1,"totalPages":1,"number":0}}"#).unwrap();
         assert_eq!(count_instances(&body, "scaletest", "transform").unwrap(), 2);
         assert_eq!(count_instances(&body, "scaletest", "log").unwrap(), 0);
-        assert_eq!(count_instances(&body, "scaletest", "time").unwrap_err().kind, FailureKind::Permanent);
-        let empty: Value = serde_json::from_str(r#"{"page":{"size":20,"totalElements":0,"totalPages":0,"number":0}}"#).unwrap();
-        assert_eq!(count_instances(&empty, "scaletest", "transform").unwrap_err().message, "stream `scaletest` is not deployed");
+        assert_eq!(
+            count_instances(&body, "scaletest", "time")
+                .unwrap_err()
+                .kind,
+            FailureKind::Permanent
+        );
+        let empty: Value = serde_json::from_str(
+            r#"{"page":{"size":20,"totalElements":0,"totalPages":0,"number":0}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            count_instances(&empty, "scaletest", "transform")
+                .unwrap_err()
+                .message,
+            "stream `scaletest` is not deployed"
+        );
     }
 
     #[test]
     fn classifies_scdf_errors() {
         let not_found = r#"{"_embedded":{"errors":[{"logref":"ReleaseNotFoundException","message":"Release with the name [x] doesn't exist"}]}}"#;
-        assert_eq!(classify(StatusCode::INTERNAL_SERVER_ERROR, not_found, "w").kind, FailureKind::Permanent);
-        assert_eq!(classify(StatusCode::INTERNAL_SERVER_ERROR, "oops", "w").kind, FailureKind::Transient);
-        assert_eq!(classify(StatusCode::BAD_GATEWAY, "", "w").kind, FailureKind::Transient);
-        assert_eq!(classify(StatusCode::TOO_MANY_REQUESTS, "", "w").kind, FailureKind::Transient);
-        assert_eq!(classify(StatusCode::UNAUTHORIZED, "", "w").kind, FailureKind::Permanent);
-        assert_eq!(classify(StatusCode::BAD_REQUEST, "", "w").kind, FailureKind::Permanent);
+        assert_eq!(
+            classify(StatusCode::INTERNAL_SERVER_ERROR, not_found, "w").kind,
+            FailureKind::Permanent
+        );
+        assert_eq!(
+            classify(StatusCode::INTERNAL_SERVER_ERROR, "oops", "w").kind,
+            FailureKind::Transient
+        );
+        assert_eq!(
+            classify(StatusCode::BAD_GATEWAY, "", "w").kind,
+            FailureKind::Transient
+        );
+        assert_eq!(
+            classify(StatusCode::TOO_MANY_REQUESTS, "", "w").kind,
+            FailureKind::Transient
+        );
+        assert_eq!(
+            classify(StatusCode::UNAUTHORIZED, "", "w").kind,
+            FailureKind::Permanent
+        );
+        assert_eq!(
+            classify(StatusCode::BAD_REQUEST, "", "w").kind,
+            FailureKind::Permanent
+        );
     }
 
     #[test]
     fn urls_keep_the_base_path() {
-        let client = ScdfClient::new("http://scdf:9393/api/".parse().unwrap(), Credentials::None, Duration::from_secs(1)).unwrap();
-        assert_eq!(client.url(&["runtime", "streams", "scaletest"]).unwrap().as_str(), "http://scdf:9393/api/runtime/streams/scaletest");
+        let client = ScdfClient::new(
+            "http://scdf:9393/api/".parse().unwrap(),
+            Credentials::None,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert_eq!(
+            client
+                .url(&["runtime", "streams", "scaletest"])
+                .unwrap()
+                .as_str(),
+            "http://scdf:9393/api/runtime/streams/scaletest"
+        );
     }
 }

@@ -36,7 +36,12 @@ struct TokenResponse {
 }
 
 impl OAuth2 {
-    pub fn new(token_url: String, client_id: String, client_secret: String, scope: Option<String>) -> Self {
+    pub fn new(
+        token_url: String,
+        client_id: String,
+        client_secret: String,
+        scope: Option<String>,
+    ) -> Self {
         OAuth2 {
             token_url,
             client_id,
@@ -68,7 +73,10 @@ impl OAuth2 {
             .map_err(|e| format!("token request to `{}` failed: {e}", self.token_url))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("token endpoint `{}` answered {status}", self.token_url));
+            return Err(format!(
+                "token endpoint `{}` answered {status}",
+                self.token_url
+            ));
         }
         let body: TokenResponse = response
             .json()

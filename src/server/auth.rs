@@ -37,7 +37,8 @@ impl WebAuth {
         }
         if scheme.eq_ignore_ascii_case("basic") {
             if let Some((user, password)) = &self.basic {
-                let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(credentials) else {
+                let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(credentials)
+                else {
                     return false;
                 };
                 let expected = format!("{user}:{password}");

@@ -18,6 +18,9 @@ use crate::metrics::Metrics;
 use crate::policy::{Diagnostic, PolicySet, SourceFile};
 pub use auth::WebAuth;
 
+/// Reloads the policies now; on failure, the rendered diagnostics.
+pub type ReloadFn = Arc<dyn Fn() -> Result<(), Vec<String>> + Send + Sync>;
+
 /// A policy set with what it was compiled from.
 #[derive(Debug)]
 pub struct LoadedPolicies {
@@ -53,8 +56,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Written by the reloader, read by `GET /api/v1/status`.
     pub last_reload: ArcSwap<Option<ReloadStatus>>,
-    /// Reload on demand (`POST /-/reload`); set by the reloader, absent in tests without one.
-    pub reload: Option<Arc<dyn Fn() -> Result<(), Vec<String>> + Send + Sync>>,
+    /// Reload on demand (`POST /-/reload`); set by the reloader.
+    pub reload: Option<ReloadFn>,
     pub started: Instant,
 }
 

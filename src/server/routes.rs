@@ -37,7 +37,11 @@ fn unauthorized(state: &AppState) -> Response {
     let mut response = error(StatusCode::UNAUTHORIZED, "missing or wrong credentials");
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
-        state.auth.challenge().parse().expect("a static header value"),
+        state
+            .auth
+            .challenge()
+            .parse()
+            .expect("a static header value"),
     );
     response
 }
@@ -51,7 +55,11 @@ fn reject(state: &AppState, reason: &'static str) {
 }
 
 /// `POST /alert`: one Alertmanager notification.
-async fn alert(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+async fn alert(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     if !state.auth.allows(&headers) {
         reject(&state, "unauthorized");
         return unauthorized(&state);
@@ -62,7 +70,10 @@ async fn alert(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Res
             reject(&state, "too_large");
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is larger than {} bytes (--web.max-body-bytes)", state.max_body_bytes),
+                format!(
+                    "the body is larger than {} bytes (--web.max-body-bytes)",
+                    state.max_body_bytes
+                ),
             );
         }
         Err(rejection) => {
@@ -79,7 +90,11 @@ async fn alert(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Res
         }
     };
     let status = notification.status.map_or("unknown", |s| s.as_str());
-    state.metrics.notifications.get_or_create(&vec![("status", status)]).inc();
+    state
+        .metrics
+        .notifications
+        .get_or_create(&vec![("status", status)])
+        .inc();
     for alert in &notification.alerts {
         state
             .metrics
@@ -106,7 +121,11 @@ async fn alert(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Res
 
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
     let policies = state.policies.load();
-    (StatusCode::OK, format!("Ready: {} policies\n", policies.set.len())).into_response()
+    (
+        StatusCode::OK,
+        format!("Ready: {} policies\n", policies.set.len()),
+    )
+        .into_response()
 }
 
 async fn reload(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -128,7 +147,10 @@ async fn reload(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.encode(),
     )
         .into_response()
@@ -139,7 +161,11 @@ struct DecisionsQuery {
     limit: Option<usize>,
 }
 
-async fn decisions(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(query): Query<DecisionsQuery>) -> Response {
+async fn decisions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<DecisionsQuery>,
+) -> Response {
     if !state.auth.allows(&headers) {
         return unauthorized(&state);
     }
@@ -186,7 +212,11 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
         return unauthorized(&state);
     }
     let loaded = state.policies.load();
-    let warnings: Vec<String> = loaded.warnings.iter().map(|d| d.render_human(false)).collect();
+    let warnings: Vec<String> = loaded
+        .warnings
+        .iter()
+        .map(|d| d.render_human(false))
+        .collect();
     Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "backend": state.executor.backend.name(),

@@ -71,3 +71,6 @@ pub fn compile_ok(text: &str) -> policy::PolicySet {
     );
     checked.set
 }
+
+pub mod engine;
+pub mod scdf;
