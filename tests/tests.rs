@@ -4,6 +4,7 @@
 
 mod support;
 
+mod alertmanager;
 mod cli;
 mod docs;
 mod engine;
