@@ -22,11 +22,17 @@ fn alertmanager_binary() -> PathBuf {
             }
         }
     }
-    panic!("Alertmanager is not installed: `apt-get install prometheus-alertmanager` (.ci/run does)");
+    panic!(
+        "Alertmanager is not installed: `apt-get install prometheus-alertmanager` (.ci/run does)"
+    );
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub struct Alertmanager {
@@ -61,8 +67,14 @@ receivers:
         let port = free_port();
         let log = dir.path().join("alertmanager.log");
         let child = Command::new(alertmanager_binary())
-            .arg(format!("--config.file={}", dir.path().join("alertmanager.yml").display()))
-            .arg(format!("--storage.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("alertmanager.yml").display()
+            ))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--cluster.listen-address=")
             .stdout(Stdio::null())
@@ -76,8 +88,14 @@ receivers:
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while reqwest::blocking::get(format!("{}/-/ready", am.url)).map_or(true, |r| !r.status().is_success()) {
-            assert!(Instant::now() < deadline, "Alertmanager is not ready:\n{}", am.log_tail());
+        while reqwest::blocking::get(format!("{}/-/ready", am.url))
+            .map_or(true, |r| !r.status().is_success())
+        {
+            assert!(
+                Instant::now() < deadline,
+                "Alertmanager is not ready:\n{}",
+                am.log_tail()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         am
@@ -90,7 +108,11 @@ receivers:
             .json(&alerts)
             .send()
             .unwrap();
-        assert!(response.status().is_success(), "{}", response.text().unwrap());
+        assert!(
+            response.status().is_success(),
+            "{}",
+            response.text().unwrap()
+        );
     }
 
     pub fn log_tail(&self) -> String {
@@ -107,7 +129,13 @@ impl Drop for Alertmanager {
     }
 }
 
-fn wait_for(what: &str, timeout: Duration, am: &Alertmanager, engine: &Engine, mut done: impl FnMut() -> bool) {
+fn wait_for(
+    what: &str,
+    timeout: Duration,
+    am: &Alertmanager,
+    engine: &Engine,
+    mut done: impl FnMut() -> bool,
+) {
     let deadline = Instant::now() + timeout;
     while !done() {
         assert!(
@@ -128,10 +156,15 @@ fn alertmanager_resends_but_transform_scales_once() {
     fs::write(&token_file, "am-token\n").unwrap();
     let state = StateDir::new();
     let scdf_url = scdf.url();
-    let engine = Engine::start(&state, &[
-        "--scdf.url", &scdf_url,
-        "--web.bearer-token-file", token_file.to_str().unwrap(),
-    ]);
+    let engine = Engine::start(
+        &state,
+        &[
+            "--scdf.url",
+            &scdf_url,
+            "--web.bearer-token-file",
+            token_file.to_str().unwrap(),
+        ],
+    );
     let am = Alertmanager::start(&engine.url("/alert"), "am-token", "2s");
 
     let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
@@ -144,21 +177,49 @@ fn alertmanager_resends_but_transform_scales_once() {
     am.push(alert.clone());
 
     let firing = "alertscale_notifications_received_total{status=\"firing\"}";
-    wait_for("three deliveries (one and two re-sends)", Duration::from_secs(40), &am, &engine, || {
-        engine.metric(firing).unwrap_or(0.0) >= 3.0
-    });
+    wait_for(
+        "three deliveries (one and two re-sends)",
+        Duration::from_secs(40),
+        &am,
+        &engine,
+        || engine.metric(firing).unwrap_or(0.0) >= 3.0,
+    );
     assert_eq!(scdf.state.count("scaletest", "transform"), Some(4));
-    assert_eq!(scdf.state.scale_requests(), ["POST /streams/deployments/scale/scaletest/transform/instances/4"]);
-    assert_eq!(engine.metric("alertscale_decisions_total{outcome=\"scaled\"}"), Some(1.0));
-    assert!(engine.metric("alertscale_suppressions_total{reason=\"dedupe\"}").unwrap_or(0.0) >= 2.0);
-    assert_eq!(engine.metric("alertscale_notifications_rejected_total{reason=\"unauthorized\"}"), None, "Alertmanager sent the token");
+    assert_eq!(
+        scdf.state.scale_requests(),
+        ["POST /streams/deployments/scale/scaletest/transform/instances/4"]
+    );
+    assert_eq!(
+        engine.metric("alertscale_decisions_total{outcome=\"scaled\"}"),
+        Some(1.0)
+    );
+    assert!(
+        engine
+            .metric("alertscale_suppressions_total{reason=\"dedupe\"}")
+            .unwrap_or(0.0)
+            >= 2.0
+    );
+    assert_eq!(
+        engine.metric("alertscale_notifications_rejected_total{reason=\"unauthorized\"}"),
+        None,
+        "Alertmanager sent the token"
+    );
 
     // Prometheus resolves the alert: Alertmanager sends it resolved; nothing scales.
     let mut resolved = alert.clone();
     resolved[0]["endsAt"] = json!(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
     am.push(resolved);
-    wait_for("the resolved notification", Duration::from_secs(30), &am, &engine, || {
-        engine.metric("alertscale_alerts_received_total{status=\"resolved\"}").unwrap_or(0.0) >= 1.0
-    });
+    wait_for(
+        "the resolved notification",
+        Duration::from_secs(30),
+        &am,
+        &engine,
+        || {
+            engine
+                .metric("alertscale_alerts_received_total{status=\"resolved\"}")
+                .unwrap_or(0.0)
+                >= 1.0
+        },
+    );
     assert_eq!(scdf.state.scale_requests().len(), 1);
 }
