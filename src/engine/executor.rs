@@ -23,6 +23,11 @@ use super::state::{CooldownRecord, OccurrenceRecord, OccurrenceState, StateError
 use crate::metrics::Metrics;
 use crate::policy::PolicySet;
 
+/// How stale a dedupe record's `last_seen` may get before a re-send refreshes it. Records
+/// expire `--state.retention` (default 24h) after `last_seen`, so this only shifts expiry a
+/// little, and saves a synced write per re-sent alert.
+pub const TOUCH_INTERVAL: Duration = Duration::from_secs(600);
+
 /// How backend calls are retried.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -215,7 +220,14 @@ impl Executor {
             retry_later |= retry;
         }
         done.sort_by_key(|(index, _)| *index);
-        let decisions: Vec<Decision> = done.into_iter().map(|(_, d)| d).collect();
+        let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        let decisions: Vec<Decision> = done
+            .into_iter()
+            .map(|(_, mut d)| {
+                d.time = Some(time.clone());
+                d
+            })
+            .collect();
         for decision in &decisions {
             self.report(decision);
         }
@@ -295,21 +307,25 @@ impl Executor {
         }
         .map_err(|e| (unknown(intent), e.into()))?;
 
-        let mut decision = match record.map(|r| r.state) {
-            Some(OccurrenceState::Done) => {
-                let touched = OccurrenceRecord {
-                    state: OccurrenceState::Done,
-                    last_seen_ms: now,
-                };
+        let mut decision = match record.map(|r| (r.state, r.last_seen_ms)) {
+            Some((OccurrenceState::Done, last_seen_ms)) => {
                 let hold = hold_reason(intent, true, None);
                 let decision =
                     decide_without_count(intent, *current, hold).expect("dedupe always decides");
-                self.state(move |s| s.put_occurrence(&key, &touched))
-                    .await
-                    .map_err(|e| (decision.clone(), e.into()))?;
+                // Keep the record alive while Alertmanager keeps sending the alert, with at most
+                // one write per `TOUCH_INTERVAL` rather than one per re-send.
+                if now.saturating_sub(last_seen_ms) > TOUCH_INTERVAL.as_millis() as u64 {
+                    let touched = OccurrenceRecord {
+                        state: OccurrenceState::Done,
+                        last_seen_ms: now,
+                    };
+                    self.state(move |s| s.put_occurrence(&key, &touched))
+                        .await
+                        .map_err(|e| (decision.clone(), e.into()))?;
+                }
                 return Ok(decision);
             }
-            Some(OccurrenceState::Pending { from, to, .. }) => {
+            Some((OccurrenceState::Pending { from, to, .. }, _)) => {
                 // A call decided earlier whose answer never came: apply the same count.
                 let mut decision = unknown(intent);
                 decision.from = Some(from);
@@ -493,8 +509,7 @@ impl Executor {
 
     /// Logs, counts and remembers one decision.
     fn report(&self, decision: &Decision) {
-        let mut decision = decision.clone();
-        decision.time = Some(humantime::format_rfc3339_millis(SystemTime::now()).to_string());
+        let decision = decision.clone();
         let outcome = decision.outcome.as_str();
         self.metrics
             .decisions
