@@ -8,9 +8,14 @@
 //!   [`policy::PolicySet`]. [`policy::format`] is the formatter.
 //! - [`engine`]: decisions. [`engine::notification`] reads Alertmanager's webhook payload;
 //!   [`engine::evaluate`] is the pure function (policies, notification, state) -> decisions that
-//!   the server, `alertscale plan` and the tests all call.
+//!   the server, `alertscale plan` and the tests all call; [`engine::executor`] carries
+//!   decisions out with a backend ([`engine::backend`]) and durable state ([`engine::state`]).
 //! - [`scdf`]: what the engine knows of Spring Cloud Data Flow.
-//! - [`cli`]: the subcommands (`lint`, `fmt`, `plan`).
+//! - [`reload`]: the policies in effect, swapped whole on a file change, `SIGHUP` or
+//!   `POST /-/reload`.
+//! - [`server`]: the HTTP side: Alertmanager's webhook, probes, metrics, the JSON API.
+//! - [`metrics`]: the Prometheus metrics everything reports into.
+//! - [`cli`]: the subcommands (`lint`, `fmt`, `plan`, `serve`).
 //!
 //! The whole language pipeline, from text to a decision:
 //!
@@ -43,5 +48,6 @@ pub mod cli;
 pub mod engine;
 pub mod metrics;
 pub mod policy;
+pub mod reload;
 pub mod scdf;
 pub mod server;

@@ -10,4 +10,5 @@ mod docs;
 mod engine;
 mod format;
 mod language;
+mod reload;
 mod server;

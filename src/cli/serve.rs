@@ -4,9 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
 use clap::{Args, ValueEnum};
 
 use super::exit;
@@ -16,9 +15,10 @@ use crate::engine::state::{RedbStore, StateStore};
 use crate::engine::Limits;
 use crate::metrics::Metrics;
 use crate::policy::{self, duration, CompileOptions};
+use crate::reload::{self, LivePolicies, Reloader, WatchOptions};
 use crate::scdf::credentials::{read_basic_auth, read_secret, OAuth2};
 use crate::scdf::{Credentials, ScdfClient};
-use crate::server::{self, AppState, Listener, LoadedPolicies, WebAuth};
+use crate::server::{self, AppState, Listener, WebAuth};
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     duration::parse(text).map_err(|e| format!("`{text}`: {e} (e.g. `2s`, `5m`)"))
@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// Policy files or directories (a ConfigMap mount works as is)
     #[arg(long, value_name = "PATH", default_value = "policies")]
     pub policies: Vec<PathBuf>,
+    /// Quiet time after a change to the policy files before reloading
+    #[arg(long = "policies.watch-debounce", value_name = "DURATION", default_value = "50ms", value_parser = parse_duration)]
+    pub watch_debounce: Duration,
     /// Where to listen for Alertmanager
     #[arg(
         long = "web.listen-address",
@@ -190,28 +193,6 @@ fn web_auth(args: &ServeArgs) -> Result<WebAuth, String> {
     })
 }
 
-/// Loads the policies for the server: errors stop it, as Prometheus stops on a bad config.
-pub fn load_policies(
-    paths: &[PathBuf],
-    options: CompileOptions,
-) -> Result<LoadedPolicies, Vec<String>> {
-    let (files, checked) = policy::load(paths, options).map_err(|e| vec![e.to_string()])?;
-    if checked.has_errors() {
-        return Err(checked
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d| d.render_human(false))
-            .collect());
-    }
-    Ok(LoadedPolicies {
-        set: checked.set,
-        files,
-        warnings: checked.diagnostics,
-        loaded_at: SystemTime::now(),
-    })
-}
-
 pub fn run(args: ServeArgs) -> u8 {
     if let Err(error) = init_logging(&args) {
         eprintln!("error: {error}");
@@ -234,13 +215,14 @@ async fn serve(args: ServeArgs) -> u8 {
     let options = CompileOptions {
         max_instances: args.max_instances,
     };
-    let loaded = match load_policies(&args.policies, options) {
+    // Invalid policies stop the engine at start, as a bad config stops Prometheus.
+    let loaded = match reload::load(&args.policies, options) {
         Ok(loaded) => loaded,
-        Err(errors) => {
-            for error in errors {
-                eprintln!("{error}");
+        Err(error) => {
+            for message in error.messages() {
+                eprintln!("{}", message.trim_end());
             }
-            tracing::error!("the policies have errors; not starting");
+            tracing::error!(error = %error, "cannot load the policies; not starting");
             return exit::FINDINGS;
         }
     };
@@ -296,22 +278,35 @@ async fn serve(args: ServeArgs) -> u8 {
         recent: Arc::new(RecentDecisions::new(1000)),
     };
     let policies_count = loaded.set.len();
+    let live = Arc::new(LivePolicies::new(loaded));
+    let reloader = Arc::new(Reloader::new(
+        args.policies.clone(),
+        options,
+        live.clone(),
+        metrics.clone(),
+    ));
+    reloader.mark_loaded(&live.current.load());
     let state = Arc::new(AppState {
-        policies: ArcSwap::from_pointee(loaded),
+        policies: live,
         executor,
         metrics,
         auth: web_auth,
         max_body_bytes: args.max_body_bytes,
-        last_reload: ArcSwap::from_pointee(None),
-        reload: None,
+        reloader: Some(reloader.clone()),
         started: Instant::now(),
     });
-    state.metrics.policies_loaded.set(policies_count as i64);
-    state.metrics.config_last_reload_successful.set(1);
-    state
-        .metrics
-        .config_last_reload_success_timestamp
-        .set(unix_seconds());
+    let watch = WatchOptions {
+        debounce: args.watch_debounce,
+        ..WatchOptions::default()
+    };
+    let watcher = match reload::spawn_watcher(reloader.clone(), watch) {
+        Ok(watcher) => Some(watcher),
+        Err(error) => {
+            tracing::error!(%error, "cannot watch the policies; reload with SIGHUP or POST /-/reload");
+            None
+        }
+    };
+    let hangup = tokio::spawn(reload_on_sighup(reloader));
 
     let expiry = tokio::spawn(expire_periodically(state.clone(), args.state_retention));
     let address = listener
@@ -327,6 +322,10 @@ async fn serve(args: ServeArgs) -> u8 {
     );
     let result = server::serve(listener, state.clone(), shutdown_signal()).await;
     expiry.abort();
+    hangup.abort();
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
     tracing::info!("stopped; state is on disk");
     match result {
         Ok(()) => exit::OK,
@@ -337,10 +336,21 @@ async fn serve(args: ServeArgs) -> u8 {
     }
 }
 
-pub fn unix_seconds() -> f64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+/// Reloads the policies on each `SIGHUP`.
+async fn reload_on_sighup(reloader: Arc<Reloader>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("cannot listen for SIGHUP");
+            return;
+        };
+        while hangup.recv().await.is_some() {
+            let _ = reloader.reload_async("SIGHUP").await;
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await;
 }
 
 async fn bind(args: &ServeArgs) -> std::io::Result<Listener> {

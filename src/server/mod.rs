@@ -9,63 +9,28 @@ mod routes;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
-
-use arc_swap::ArcSwap;
+use std::time::Instant;
 
 use crate::engine::executor::Executor;
 use crate::metrics::Metrics;
-use crate::policy::{Diagnostic, PolicySet, SourceFile};
+use crate::reload::{LivePolicies, Reloader};
 pub use auth::WebAuth;
-
-/// Reloads the policies now; on failure, the rendered diagnostics.
-pub type ReloadFn = Arc<dyn Fn() -> Result<(), Vec<String>> + Send + Sync>;
-
-/// A policy set with what it was compiled from.
-#[derive(Debug)]
-pub struct LoadedPolicies {
-    pub set: PolicySet,
-    pub files: Vec<SourceFile>,
-    /// Warnings of the set in effect.
-    pub warnings: Vec<Diagnostic>,
-    pub loaded_at: SystemTime,
-}
-
-/// The outcome of the last reload attempt, for `GET /api/v1/status`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ReloadStatus {
-    pub successful: bool,
-    /// RFC 3339.
-    pub time: String,
-    /// The diagnostics of a failed reload (rendered), empty after a good one.
-    pub errors: Vec<String>,
-}
 
 /// Everything the handlers share.
 pub struct AppState {
-    /// The policies in effect; swapped whole by reloads and loaded once per request, so a
-    /// notification sees one set from start to end.
-    pub policies: ArcSwap<LoadedPolicies>,
+    /// The policies in effect (swapped whole by reloads) and the last reload's outcome.
+    pub policies: Arc<LivePolicies>,
     /// Carries decisions out; holds the backend, the state store and the per-target locks.
     pub executor: Executor,
     /// Written by everything, read by `GET /metrics`.
     pub metrics: Arc<Metrics>,
-    /// Who may post notifications and read the API.
+    /// Who may post notifications and use the API.
     pub auth: WebAuth,
     /// The largest webhook body accepted (`--web.max-body-bytes`).
     pub max_body_bytes: usize,
-    /// Written by the reloader, read by `GET /api/v1/status`.
-    pub last_reload: ArcSwap<Option<ReloadStatus>>,
-    /// Reload on demand (`POST /-/reload`); set by the reloader.
-    pub reload: Option<ReloadFn>,
+    /// Reloads on `POST /-/reload`; absent when the server was built without one.
+    pub reloader: Option<Arc<Reloader>>,
     pub started: Instant,
-}
-
-impl AppState {
-    pub fn set_policies(&self, loaded: LoadedPolicies) {
-        self.metrics.policies_loaded.set(loaded.set.len() as i64);
-        self.policies.store(Arc::new(loaded));
-    }
 }
 
 /// The listener the server accepts on.

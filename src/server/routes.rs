@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::AppState;
 use crate::engine::Notification;
+use crate::reload::ReloadError;
 
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.max_body_bytes;
@@ -106,7 +107,7 @@ async fn alert(
         tracing::warn!(truncated = notification.truncated_alerts, group = %notification.group_key, "Alertmanager left alerts out of this notification (max_alerts)");
     }
     // One set for the whole notification, even if a reload lands meanwhile.
-    let policies = state.policies.load_full();
+    let policies = state.policies.current.load_full();
     let handled = state.executor.handle(&policies.set, &notification).await;
     if handled.retry_later {
         let body = json!({
@@ -120,7 +121,7 @@ async fn alert(
 }
 
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
-    let policies = state.policies.load();
+    let policies = state.policies.current.load();
     (
         StatusCode::OK,
         format!("Ready: {} policies\n", policies.set.len()),
@@ -132,16 +133,19 @@ async fn reload(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
     if !state.auth.allows(&headers) {
         return unauthorized(&state);
     }
-    match &state.reload {
-        None => error(StatusCode::NOT_FOUND, "reloading is not enabled"),
-        Some(reload) => match reload() {
-            Ok(()) => (StatusCode::OK, Json(json!({ "status": "success" }))).into_response(),
-            Err(errors) => (
-                StatusCode::BAD_REQUEST,
-                Json(json!({ "status": "error", "errors": errors })),
-            )
-                .into_response(),
-        },
+    let Some(reloader) = &state.reloader else {
+        return error(StatusCode::NOT_FOUND, "reloading is not enabled");
+    };
+    match reloader.reload_async("api").await {
+        Ok(count) => Json(json!({ "status": "success", "policies": count })).into_response(),
+        Err(failure) => {
+            let status = match failure {
+                ReloadError::Invalid(_) => StatusCode::BAD_REQUEST,
+                ReloadError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            let body = json!({ "status": "error", "error": failure.to_string(), "diagnostics": failure.messages() });
+            (status, Json(body)).into_response()
+        }
     }
 }
 
@@ -188,7 +192,7 @@ async fn policies(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     if !state.auth.allows(&headers) {
         return unauthorized(&state);
     }
-    let loaded = state.policies.load();
+    let loaded = state.policies.current.load();
     let views: Vec<PolicyView> = loaded
         .set
         .policies()
@@ -211,7 +215,7 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
     if !state.auth.allows(&headers) {
         return unauthorized(&state);
     }
-    let loaded = state.policies.load();
+    let loaded = state.policies.current.load();
     let warnings: Vec<String> = loaded
         .warnings
         .iter()
@@ -224,7 +228,7 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
         "policies": loaded.set.len(),
         "policies_loaded_at": humantime::format_rfc3339_seconds(loaded.loaded_at).to_string(),
         "warnings": warnings,
-        "last_reload": state.last_reload.load().as_ref().as_ref(),
+        "last_reload": state.policies.last_reload.load().as_ref().as_ref(),
     }))
     .into_response()
 }
