@@ -5,29 +5,13 @@
 //!
 //! Run: `cargo bench --bench policy`.
 
+mod common;
+
 use std::hint::black_box;
 
 use alertscale::engine::{evaluate, Limits, MemoryState, Notification};
 use alertscale::policy::{self, CompileOptions, PolicySet, SourceFile};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-
-/// `count` policies: one on `HighThroughputDifference`, the rest on other alerts, in the
-/// shapes users write (matchers, regexes, bounds, cooldowns, several actions).
-fn policies(count: usize) -> String {
-    let mut text = String::from(
-        "when alert HighThroughputDifference on stream $s where env =~ \"prod|staging\" scale transform +3 max 8 cooldown 2m\n",
-    );
-    for i in 1..count {
-        let policy = match i % 4 {
-            0 => format!("when alert Alert{i} on stream $s scale transform +1 max 8 cooldown 5m\n"),
-            1 => format!("when alert Alert{i} on stream $s where env =~ \"prod|staging\" and team != \"data\" scale transform to 1\n"),
-            2 => format!("when resolved alert Alert{i} on stream \"stream-{i}\" scale log -1 min 1\n"),
-            _ => format!("# team {i}\nwhen alert Alert{i}\n  on stream $s app $a\n  where zone !~ \"eu-.*\"\n  scale $a +2 max 6 min 2\n  scale log +1 max 4\n"),
-        };
-        text.push_str(&policy);
-    }
-    text
-}
 
 fn compile(text: &str) -> PolicySet {
     let checked = policy::check(
@@ -45,7 +29,7 @@ fn notification() -> Notification {
 }
 
 fn bench_compile(c: &mut Criterion) {
-    let text = policies(10_000);
+    let text = common::policies(10_000, 3);
     let mut group = c.benchmark_group("parse_and_compile");
     group.sample_size(20);
     group.bench_function("10000_policies", |b| b.iter(|| compile(black_box(&text))));
@@ -63,7 +47,7 @@ fn bench_evaluate(c: &mut Criterion) {
     let notification = notification();
     let mut group = c.benchmark_group("evaluate_one_alert");
     for count in [10, 10_000] {
-        let set = compile(&policies(count));
+        let set = compile(&common::policies(count, 3));
         assert_eq!(set.len(), count);
         group.bench_with_input(BenchmarkId::from_parameter(count), &set, |b, set| {
             b.iter(|| {

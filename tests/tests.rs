@@ -9,6 +9,7 @@ mod cli;
 mod docs;
 mod engine;
 mod format;
+mod kubernetes;
 mod language;
 mod reload;
 mod server;
