@@ -81,3 +81,69 @@ fn every_code_is_documented() {
         );
     }
 }
+
+/// The fenced blocks of a Markdown file whose info string is `lang`.
+fn blocks(markdown: &str, lang: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match current.as_mut() {
+            Some(block) if line.starts_with("```") => {
+                out.push(std::mem::take(block));
+                current = None;
+            }
+            Some(block) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            None if line.trim_end() == format!("```{lang}") => current = Some(String::new()),
+            None => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn recipe_page_examples_are_valid() {
+    let markdown = std::fs::read_to_string(root().join("docs/recipe.md")).unwrap();
+    let policies = blocks(&markdown, "policy");
+    assert_eq!(policies.len(), 1);
+    let checked = check("recipe.policy", &policies[0]);
+    assert!(checked.diagnostics.is_empty(), "{:#?}", checked.diagnostics);
+    // The page shows the shipped policies.
+    let shipped = std::fs::read_to_string(root().join("policies/scaletest.policy")).unwrap();
+    for line in policies[0].lines().filter(|l| l.starts_with("when")) {
+        assert!(
+            shipped.contains(line),
+            "policies/scaletest.policy lacks `{line}`"
+        );
+    }
+    let yaml = blocks(&markdown, "yaml");
+    let rules = yaml
+        .iter()
+        .find(|b| b.starts_with("groups:"))
+        .expect("the rules");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.yml");
+    std::fs::write(&path, rules).unwrap();
+    let out = std::process::Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&path)
+        .output()
+        .expect("promtool is installed (Debian package `prometheus`)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let alertmanager = yaml
+        .iter()
+        .find(|b| b.starts_with("route:"))
+        .expect("the Alertmanager config");
+    let config: serde_yaml::Value = serde_yaml::from_str(alertmanager).unwrap();
+    assert_eq!(config["route"]["group_by"][0], "stream_name");
+    assert_eq!(
+        config["receivers"][0]["webhook_configs"][0]["url"],
+        "http://alertscale:8085/alert"
+    );
+}

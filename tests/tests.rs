@@ -11,5 +11,6 @@ mod engine;
 mod format;
 mod kubernetes;
 mod language;
+mod recipe;
 mod reload;
 mod server;

@@ -3,6 +3,12 @@
 //! scale, the runtime status shape, 500 `ReleaseNotFoundException` for an unknown stream, 401
 //! without the right credentials; plus an OAuth2 token endpoint. Faults can be injected: down
 //! (nothing listens), 5xx, slow, and "answer lost after applying".
+//!
+//! It also plays the recipe's stream `scaletest` = `time | transform | log` for Prometheus:
+//! `GET /metrics` serves the Micrometer counters `spring_integration_send_seconds_count` of the
+//! three apps. `time` emits at the rate the test sets; `transform` processes at most
+//! `instances x capacity` messages per second; `log` follows `transform`. Instances change only
+//! through the scale API.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
@@ -47,9 +53,54 @@ pub struct ScdfState {
     pub oauth_client: Mutex<Option<(String, String)>>,
     /// Tokens issued by the token endpoint.
     pub tokens_issued: AtomicU32,
+    /// The simulated stream behind `/metrics`.
+    pub stream: Mutex<StreamSimulation>,
+}
+
+/// Message counters of `time | transform | log`, integrated at the rates in force.
+#[derive(Debug)]
+pub struct StreamSimulation {
+    /// Messages per second `time` emits.
+    pub time_rate: f64,
+    /// Messages per second one `transform` instance can process.
+    pub capacity: f64,
+    counts: [f64; 3],
+    last: std::time::Instant,
+}
+
+impl Default for StreamSimulation {
+    fn default() -> Self {
+        StreamSimulation {
+            time_rate: 1.0,
+            capacity: 1240.0,
+            counts: [0.0; 3],
+            last: std::time::Instant::now(),
+        }
+    }
+}
+
+impl StreamSimulation {
+    /// Advances the counters to now with `instances` transform instances.
+    fn advance(&mut self, instances: u32) {
+        let now = std::time::Instant::now();
+        let dt = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        let transform = self.time_rate.min(f64::from(instances) * self.capacity);
+        self.counts[0] += self.time_rate * dt;
+        self.counts[1] += transform * dt;
+        self.counts[2] += transform * dt;
+    }
 }
 
 impl ScdfState {
+    /// Sets the rate `time` emits at (messages per second).
+    pub fn set_time_rate(&self, rate: f64) {
+        let instances = self.count("scaletest", "transform").unwrap_or(0);
+        let mut stream = self.stream.lock().unwrap();
+        stream.advance(instances);
+        stream.time_rate = rate;
+    }
+
     pub fn count(&self, stream: &str, app: &str) -> Option<u32> {
         self.streams.lock().unwrap().get(stream)?.get(app).copied()
     }
@@ -156,6 +207,7 @@ fn router(state: Arc<ScdfState>) -> Router {
             post(scale),
         )
         .route("/oauth/token", post(token))
+        .route("/metrics", get(stream_metrics))
         .fallback(fallback)
         .with_state(state)
 }
@@ -280,7 +332,10 @@ async fn scale(
             .into_response();
     }
     // Skipper ignores an unknown app of a known stream.
-    if state.count(&stream, &app).is_some() {
+    if let Some(before) = state.count(&stream, &app) {
+        if stream == "scaletest" && app == "transform" {
+            state.stream.lock().unwrap().advance(before);
+        }
         state.set(&stream, &app, count);
     }
     let lose = {
@@ -338,4 +393,23 @@ async fn fallback(State(state): State<Arc<ScdfState>>, method: Method, uri: Uri)
         Json(json!({"status": 404, "error": "Not Found"})),
     )
         .into_response()
+}
+
+/// The stream's Micrometer counters, as Prometheus scrapes them from the apps.
+async fn stream_metrics(State(state): State<Arc<ScdfState>>) -> String {
+    let instances = state.count("scaletest", "transform").unwrap_or(0);
+    let counts = {
+        let mut stream = state.stream.lock().unwrap();
+        stream.advance(instances);
+        stream.counts
+    };
+    let mut text = String::from("# TYPE spring_integration_send_seconds_count counter\n");
+    for (app, count) in ["time", "transform", "log"].iter().zip(counts) {
+        text.push_str(&format!(
+            "spring_integration_send_seconds_count{{application_name=\"{app}\",stream_name=\"scaletest\",name=\"output\",result=\"success\",type=\"channel\"}} {count:.3}\n"
+        ));
+    }
+    text.push_str("# TYPE scdf_app_instances gauge\n");
+    text.push_str(&format!("scdf_app_instances{{stream_name=\"scaletest\",application_name=\"transform\"}} {instances}\n"));
+    text
 }
