@@ -1,3 +1,5 @@
+//! The `alertscale` binary: parses the command line and hands it to `alertscale::cli`.
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -307,19 +307,22 @@ pub fn decide_without_count(
     hold: Option<(Suppression, String)>,
 ) -> Option<Decision> {
     if let Err(reason) = &intent.target {
-        let mut decision = base_decision(intent, None);
+        let mut decision = blank_decision(intent, None);
         decision.outcome = Outcome::Rejected;
         decision.reason = Some(reason.clone());
         return Some(decision);
     }
     let (by, reason) = hold?;
-    let mut decision = base_decision(intent, current);
+    let mut decision = blank_decision(intent, current);
     decision.suppressed_by = Some(by);
     decision.reason = Some(reason);
     Some(decision)
 }
 
-fn base_decision(intent: &Intent, current: Option<u32>) -> Decision {
+/// A decision for `intent` that says nothing yet: outcome `suppressed` without a reason, `from`
+/// and `to` at `current`. The deciders fill it in; the executor uses it for intents it could
+/// not decide.
+pub fn blank_decision(intent: &Intent, current: Option<u32>) -> Decision {
     let action = intent.action();
     let (stream, app) = match &intent.target {
         Ok(target) => (target.stream.clone(), target.app.clone()),
@@ -367,7 +370,7 @@ pub fn decide(intent: &Intent, state: TargetState, limits: Limits) -> Decision {
 
 /// The decision for an intent free to act, from the target's current count.
 pub fn decide_count(intent: &Intent, current: u32, limits: Limits) -> Decision {
-    let mut decision = base_decision(intent, Some(current));
+    let mut decision = blank_decision(intent, Some(current));
     let (to, bound) = target_count(intent.action(), current, limits);
     if to == current {
         decision.suppressed_by = Some(Suppression::Bounds);

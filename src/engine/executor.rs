@@ -15,8 +15,8 @@ use futures_util::future::join_all;
 
 use super::backend::{BackendError, FailureKind, ScaleBackend};
 use super::evaluate::{
-    decide_count, decide_without_count, hold_reason, intents, Decision, Intent, Limits, Outcome,
-    ScaleTarget, Suppression,
+    blank_decision, decide_count, decide_without_count, hold_reason, intents, Decision, Intent,
+    Limits, Outcome, ScaleTarget,
 };
 use super::notification::Notification;
 use super::state::{CooldownRecord, OccurrenceRecord, OccurrenceState, StateError, StateStore};
@@ -252,14 +252,7 @@ impl Executor {
         for (index, intent) in intents {
             let decision = match &deferred {
                 Some(cause) => {
-                    let mut d = decide_without_count(
-                        intent,
-                        current,
-                        Some((Suppression::Dedupe, String::new())),
-                    )
-                    .expect("a hold always decides");
-                    d.suppressed_by = None;
-                    d.reason = None;
+                    let mut d = blank_decision(intent, current);
                     d.outcome = Outcome::Retry;
                     d.error = Some(format!("not tried: {cause}"));
                     d
@@ -293,14 +286,7 @@ impl Executor {
     ) -> Result<Decision, (Decision, Failure)> {
         let key = intent.dedupe_key();
         let now = now_ms();
-        let unknown = |intent: &Intent| {
-            let mut d =
-                decide_without_count(intent, *current, Some((Suppression::Dedupe, String::new())))
-                    .expect("a hold always decides");
-            d.suppressed_by = None;
-            d.reason = None;
-            d
-        };
+        let unknown = |intent: &Intent| blank_decision(intent, *current);
         let record = {
             let key = key.clone();
             self.state(move |s| s.occurrence(&key)).await

@@ -310,36 +310,25 @@ impl<'a> Compiler<'a, '_> {
     }
 
     fn number(&mut self, text: &str, span: Span, what: &str) -> Option<u32> {
-        match text.parse::<u64>() {
-            Ok(n) if n <= u64::from(MAX_COUNT) => Some(n as u32),
-            Ok(_) => {
-                self.report(
-                    span,
-                    Code::NumberOutOfRange,
-                    format!("{what} `{text}` is out of range"),
-                    Some(&format!("instance counts and amounts go up to {MAX_COUNT}")),
-                );
-                None
-            }
-            Err(_) if text.bytes().all(|b| b.is_ascii_digit()) => {
-                self.report(
-                    span,
-                    Code::NumberOutOfRange,
-                    format!("{what} `{text}` is out of range"),
-                    Some(&format!("instance counts and amounts go up to {MAX_COUNT}")),
-                );
-                None
-            }
-            Err(_) => {
-                self.report(
-                    span,
-                    Code::NumberOutOfRange,
-                    format!("{what} `{text}` is not a whole number"),
-                    Some("write a count with digits only, e.g. `4`"),
-                );
-                None
+        if let Ok(n) = text.parse::<u32>() {
+            if n <= MAX_COUNT {
+                return Some(n);
             }
         }
+        // All digits but too large (even for u32), or not a number at all.
+        let (message, help) = if text.bytes().all(|b| b.is_ascii_digit()) {
+            (
+                format!("{what} `{text}` is out of range"),
+                format!("instance counts and amounts go up to {MAX_COUNT}"),
+            )
+        } else {
+            (
+                format!("{what} `{text}` is not a whole number"),
+                "write a count with digits only, e.g. `4`".to_string(),
+            )
+        };
+        self.report(span, Code::NumberOutOfRange, message, Some(&help));
+        None
     }
 
     fn action(
