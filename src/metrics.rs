@@ -29,6 +29,8 @@ pub struct Metrics {
     pub alerts: Family<Labels, Counter>,
     /// Decisions by `outcome`.
     pub decisions: Family<Labels, Counter>,
+    /// Decisions by `policy` (`file:line`) and `outcome`: which policy does what.
+    pub policy_decisions: Family<Vec<(&'static str, String)>, Counter>,
     /// Suppressed decisions by `reason` (dedupe, cooldown, bounds, paused, guard).
     pub suppressions: Family<Labels, Counter>,
     /// SCDF requests by `operation` (read, scale) and `result` (success, transient, permanent).
@@ -67,6 +69,7 @@ impl Metrics {
             notifications_rejected: Family::default(),
             alerts: Family::default(),
             decisions: Family::default(),
+            policy_decisions: Family::default(),
             suppressions: Family::default(),
             scdf_requests: Family::default(),
             scdf_request_duration: Family::new_with_constructor(latency_histogram),
@@ -99,6 +102,11 @@ impl Metrics {
             "alertscale_decisions",
             "Decisions, by outcome",
             metrics.decisions.clone(),
+        );
+        registry.register(
+            "alertscale_policy_decisions",
+            "Decisions, by policy (file:line) and outcome",
+            metrics.policy_decisions.clone(),
         );
         registry.register(
             "alertscale_suppressions",

@@ -629,6 +629,10 @@ fn metrics_and_api_describe_what_happened() {
         Some(1.0)
     );
     assert_eq!(
+        engine.metric("alertscale_policy_decisions_total{policy=\"policies/scaletest.policy:5\",outcome=\"scaled\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
         engine.metric("alertscale_scdf_requests_total{operation=\"scale\",result=\"success\"}"),
         Some(1.0)
     );

@@ -501,6 +501,13 @@ impl Executor {
             .decisions
             .get_or_create(&vec![("outcome", outcome)])
             .inc();
+        self.metrics
+            .policy_decisions
+            .get_or_create(&vec![
+                ("policy", decision.policy.to_string()),
+                ("outcome", outcome.to_string()),
+            ])
+            .inc();
         if let Some(by) = decision.suppressed_by {
             self.metrics
                 .suppressions
