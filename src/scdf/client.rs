@@ -142,32 +142,26 @@ fn check_names(target: &ScaleTarget) -> Result<(), BackendError> {
     Ok(())
 }
 
+/// The entry called `name` in a list of SCDF status resources at `pointer` under `parent`.
+fn named<'v>(parent: &'v Value, pointer: &str, name: &str) -> Option<&'v Value> {
+    parent
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|entry| entry.get("name").and_then(Value::as_str) == Some(name))
+}
+
 /// The instance count of `app` in a `/runtime/streams` answer, or why there is none.
 pub fn count_instances(body: &Value, stream: &str, app: &str) -> Result<u32, BackendError> {
-    let streams = body
-        .pointer("/_embedded/streamStatusResourceList")
-        .and_then(Value::as_array);
-    let Some(stream_status) = streams
-        .into_iter()
-        .flatten()
-        .find(|s| s.get("name").and_then(Value::as_str) == Some(stream))
-    else {
-        return Err(BackendError::permanent(format!(
-            "stream `{stream}` is not deployed"
-        )));
-    };
-    let apps = stream_status
-        .pointer("/applications/_embedded/appStatusResourceList")
-        .and_then(Value::as_array);
-    let Some(app_status) = apps
-        .into_iter()
-        .flatten()
-        .find(|a| a.get("name").and_then(Value::as_str) == Some(app))
-    else {
-        return Err(BackendError::permanent(format!(
-            "stream `{stream}` has no app `{app}`"
-        )));
-    };
+    let stream_status = named(body, "/_embedded/streamStatusResourceList", stream)
+        .ok_or_else(|| BackendError::permanent(format!("stream `{stream}` is not deployed")))?;
+    let app_status = named(
+        stream_status,
+        "/applications/_embedded/appStatusResourceList",
+        app,
+    )
+    .ok_or_else(|| BackendError::permanent(format!("stream `{stream}` has no app `{app}`")))?;
     let instances = app_status
         .pointer("/instances/_embedded/appInstanceStatusResourceList")
         .and_then(Value::as_array)
