@@ -33,6 +33,16 @@ fn target(stream: &str, app: &str) -> ScaleTarget {
 
 const NOW: u64 = 1_800_000_000_000;
 
+/// `evaluate` with the default limits over a notification of `alerts`.
+fn decide_all(
+    set: &alertscale::policy::PolicySet,
+    state: &mut MemoryState,
+    alerts: Vec<serde_json::Value>,
+    now: u64,
+) -> Vec<alertscale::engine::Decision> {
+    evaluate(set, &notification(alerts), state, Limits::default(), now)
+}
+
 #[test]
 fn two_alerts_adding_three_to_one_end_at_seven() {
     let set = compile_ok("when alert A on stream $s scale transform +3 max 10\nwhen alert B on stream $s scale transform +3 max 10\n");
@@ -91,13 +101,7 @@ fn at_max_nothing_is_called_and_the_decision_says_why() {
     let set = compile_ok("when alert A on stream $s scale transform +3 max 8\n");
     let mut state = MemoryState::new(1);
     state.counts.insert(target("st", "transform"), 8);
-    let d = evaluate(
-        &set,
-        &notification(vec![alert("A", Some("st"), "a1")]),
-        &mut state,
-        Limits::default(),
-        NOW,
-    );
+    let d = decide_all(&set, &mut state, vec![alert("A", Some("st"), "a1")], NOW);
     assert_eq!(d[0].outcome, Outcome::Suppressed);
     assert_eq!(d[0].reason.as_deref(), Some("already at max 8"));
 }
@@ -106,20 +110,13 @@ fn at_max_nothing_is_called_and_the_decision_says_why() {
 fn cooldown_holds_a_policy_back_on_the_same_target() {
     let set = compile_ok("when alert A on stream $s scale transform +1 max 8 cooldown 2m\n");
     let mut state = MemoryState::new(1);
-    let first = evaluate(
-        &set,
-        &notification(vec![alert("A", Some("st"), "a1")]),
-        &mut state,
-        Limits::default(),
-        NOW,
-    );
+    let first = decide_all(&set, &mut state, vec![alert("A", Some("st"), "a1")], NOW);
     assert_eq!(first[0].outcome, Outcome::Scale);
     // A new occurrence (another fingerprint) 30 s later is held by the cooldown...
-    let held = evaluate(
+    let held = decide_all(
         &set,
-        &notification(vec![alert("A", Some("st"), "a2")]),
         &mut state,
-        Limits::default(),
+        vec![alert("A", Some("st"), "a2")],
         NOW + 30_000,
     );
     assert_eq!(held[0].suppressed_by, Some(Suppression::Cooldown));
@@ -128,20 +125,18 @@ fn cooldown_holds_a_policy_back_on_the_same_target() {
         Some("in cooldown: last scaled 30s ago, cooldown 2m")
     );
     // ...but another stream is not,
-    let other = evaluate(
+    let other = decide_all(
         &set,
-        &notification(vec![alert("A", Some("other"), "a3")]),
         &mut state,
-        Limits::default(),
+        vec![alert("A", Some("other"), "a3")],
         NOW + 30_000,
     );
     assert_eq!(other[0].outcome, Outcome::Scale);
     // and after the cooldown the held occurrence acts on its re-send.
-    let later = evaluate(
+    let later = decide_all(
         &set,
-        &notification(vec![alert("A", Some("st"), "a2")]),
         &mut state,
-        Limits::default(),
+        vec![alert("A", Some("st"), "a2")],
         NOW + 121_000,
     );
     assert_eq!((later[0].outcome, later[0].to), (Outcome::Scale, Some(3)));
@@ -150,11 +145,10 @@ fn cooldown_holds_a_policy_back_on_the_same_target() {
 #[test]
 fn policies_bound_to_stream_name_skip_alerts_without_it() {
     let set = compile_ok("when alert A on stream $s scale transform to 2\nwhen alert A on stream \"fixed\" scale log to 2\n");
-    let d = evaluate(
+    let d = decide_all(
         &set,
-        &notification(vec![alert("A", None, "a1")]),
         &mut MemoryState::new(1),
-        Limits::default(),
+        vec![alert("A", None, "a1")],
         NOW,
     );
     assert_eq!(d.len(), 1);
@@ -167,13 +161,7 @@ fn hostile_label_values_are_rejected_before_any_call() {
     for hostile in ["../streams", "a/b", "x?y=1", "%2e%2e", "", "a b", ".."] {
         let mut a = alert("A", Some("st"), "f");
         a["labels"]["application_name"] = json!(hostile);
-        let d = evaluate(
-            &set,
-            &notification(vec![a]),
-            &mut MemoryState::new(1),
-            Limits::default(),
-            NOW,
-        );
+        let d = decide_all(&set, &mut MemoryState::new(1), vec![a], NOW);
         assert_eq!(d[0].outcome, Outcome::Rejected, "{hostile:?}");
         assert!(
             d[0].reason.as_deref().unwrap().contains("invalid app name"),
@@ -182,13 +170,7 @@ fn hostile_label_values_are_rejected_before_any_call() {
         );
         let mut a = alert("A", Some(hostile), "f");
         a["labels"]["application_name"] = json!("transform");
-        let d = evaluate(
-            &set,
-            &notification(vec![a]),
-            &mut MemoryState::new(1),
-            Limits::default(),
-            NOW,
-        );
+        let d = decide_all(&set, &mut MemoryState::new(1), vec![a], NOW);
         assert_eq!(d[0].outcome, Outcome::Rejected, "{hostile:?}");
     }
 }
@@ -197,26 +179,24 @@ fn hostile_label_values_are_rejected_before_any_call() {
 fn guard_holds_while_the_guarding_alert_fires_for_the_same_stream() {
     let set = compile_ok("when alert Zero on stream $s unless alert Load scale transform to 1\n");
     let mut state = MemoryState::new(4);
-    let d = evaluate(
+    let d = decide_all(
         &set,
-        &notification(vec![
+        &mut state,
+        vec![
             alert("Zero", Some("st"), "z"),
             alert("Load", Some("st"), "l"),
-        ]),
-        &mut state,
-        Limits::default(),
+        ],
         NOW,
     );
     assert_eq!(d[0].suppressed_by, Some(Suppression::Guard));
     // A guard on another stream does not count, and a held decision acts once the guard is gone.
-    let d = evaluate(
+    let d = decide_all(
         &set,
-        &notification(vec![
+        &mut state,
+        vec![
             alert("Zero", Some("st"), "z"),
             alert("Load", Some("other"), "l2"),
-        ]),
-        &mut state,
-        Limits::default(),
+        ],
         NOW,
     );
     assert_eq!(
@@ -228,11 +208,10 @@ fn guard_holds_while_the_guarding_alert_fires_for_the_same_stream() {
 #[test]
 fn paused_policies_decide_but_never_act() {
     let set = compile_ok("when alert A on stream $s scale transform to 3 paused\n");
-    let d = evaluate(
+    let d = decide_all(
         &set,
-        &notification(vec![alert("A", Some("st"), "a")]),
         &mut MemoryState::new(1),
-        Limits::default(),
+        vec![alert("A", Some("st"), "a")],
         NOW,
     );
     assert_eq!(d[0].suppressed_by, Some(Suppression::Paused));
@@ -242,33 +221,20 @@ fn paused_policies_decide_but_never_act() {
 fn resolved_policies_see_only_resolved_alerts() {
     let set = compile_ok("when resolved alert A on stream $s scale transform -1\n");
     let mut firing = alert("A", Some("st"), "a");
-    let d = evaluate(
-        &set,
-        &notification(vec![firing.clone()]),
-        &mut MemoryState::new(3),
-        Limits::default(),
-        NOW,
-    );
+    let d = decide_all(&set, &mut MemoryState::new(3), vec![firing.clone()], NOW);
     assert!(d.is_empty());
     firing["status"] = json!("resolved");
-    let d = evaluate(
-        &set,
-        &notification(vec![firing]),
-        &mut MemoryState::new(3),
-        Limits::default(),
-        NOW,
-    );
+    let d = decide_all(&set, &mut MemoryState::new(3), vec![firing], NOW);
     assert_eq!((d[0].from, d[0].to), (Some(3), Some(2)));
 }
 
 #[test]
 fn several_actions_each_decide() {
     let set = compile_ok("when alert A on stream $s scale transform +2 max 8 scale log +1 max 4\n");
-    let d = evaluate(
+    let d = decide_all(
         &set,
-        &notification(vec![alert("A", Some("st"), "a")]),
         &mut MemoryState::new(1),
-        Limits::default(),
+        vec![alert("A", Some("st"), "a")],
         NOW,
     );
     let apps: Vec<_> = d.iter().map(|d| (d.app.as_str(), d.to)).collect();
